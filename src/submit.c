@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/* Op preparation, validation (the only place user ops are checked) and the submission path. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+#define OP_FLAGS_KNOWN ADMA_OP_FENCE
+/* Ops accepted per critical section: bounds the slot array on the submitter's stack. */
+#define SUBMIT_CHUNK 64u
+
+void adma_prep_copy(struct adma_op *op, void *dst, const void *src, size_t n)
+{
+	memset(op, 0, sizeof(*op));
+	op->opcode = ADMA_OP_COPY;
+	op->dst = dst;
+	op->src = src;
+	op->n = n;
+}
+
+static bool pattern_len_ok(size_t len)
+{
+	return len == 1 || len == 2 || len == 4 || len == 8 || len == 16;
+}
+
+void adma_prep_fill(struct adma_op *op, void *dst, size_t n, const void *pattern,
+		    size_t pattern_len)
+{
+	memset(op, 0, sizeof(*op));
+	op->opcode = ADMA_OP_FILL;
+	op->dst = dst;
+	op->n = n;
+	/* A bad length is kept (saturated, 0 for a NULL pattern) so that the submit rejects it. */
+	op->pattern_len = !pattern ? 0 : pattern_len > 255 ? 255 : (uint8_t)pattern_len;
+	if (pattern && pattern_len_ok(pattern_len))
+		memcpy(op->u.pattern, pattern, pattern_len);
+}
+
+void adma_prep_copy_sg(struct adma_op *op, const struct adma_sge *sg, size_t count)
+{
+	memset(op, 0, sizeof(*op));
+	op->opcode = ADMA_OP_COPY_SG;
+	op->u.sg = sg;
+	op->n = count;
+}
+
+void adma_prep_copy_layout(struct adma_op *op, const struct adma_layout *dst,
+			   const struct adma_layout *src)
+{
+	memset(op, 0, sizeof(*op));
+	op->opcode = ADMA_OP_COPY_LAYOUT;
+	op->u.layout.dst = dst;
+	op->u.layout.src = src;
+}
+
+void adma_prep_custom(struct adma_op *op, adma_operator *fn, void *dst, const void *src,
+		      void *fn_arg)
+{
+	memset(op, 0, sizeof(*op));
+	op->opcode = ADMA_OP_CUSTOM;
+	op->dst = dst;
+	op->src = src;
+	op->u.custom.fn = fn;
+	op->u.custom.arg = fn_arg;
+}
+
+void adma_op_set_callback(struct adma_op *op, adma_callback *cb, void *arg)
+{
+	op->cb = cb;
+	op->cb_arg = arg;
+}
+
+void adma_op_set_flags(struct adma_op *op, unsigned flags)
+{
+	op->flags = flags;
+}
+
+/* Checks one byte range: NULL with n > 0, an end that wraps, the align rule. */
+static int check_range(const struct adma_engine *e, unsigned i, const char *what, const void *p,
+		       size_t n)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	if (n && !p)
+		return adma__fail(e, -EINVAL, "adma_submit: op %u: %s is NULL with %zu bytes", i,
+				  what, n);
+	if (n > UINTPTR_MAX - a)
+		return adma__fail(e, -EINVAL, "adma_submit: op %u: %s %p + %zu bytes wraps around",
+				  i, what, p, n);
+	if (e->align && ((a | n) & (e->align - 1)))
+		return adma__fail(e, -EINVAL,
+				  "adma_submit: op %u: %s %p or size %zu is not a multiple of the "
+				  "engine's align %zu", i, what, p, n, e->align);
+	return 0;
+}
+
+static int check_copy(const struct adma_engine *e, unsigned i, void *dst, const void *src,
+		      size_t n)
+{
+	uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
+	int rc;
+
+	if ((rc = check_range(e, i, "destination", dst, n)) ||
+	    (rc = check_range(e, i, "source", src, n)))
+		return rc;
+	if (n && d < s + n && s < d + n)
+		return adma__fail(e, -EINVAL,
+				  "adma_submit: op %u: source %p and destination %p overlap (%zu bytes)",
+				  i, src, dst, n);
+	return 0;
+}
+
+static int validate(const struct adma_engine *e, const struct adma_op *op, unsigned i)
+{
+	size_t total = 0;
+	int rc;
+
+	if (op->flags & ~OP_FLAGS_KNOWN)
+		return adma__fail(e, -EINVAL, "adma_submit: op %u: unknown flag bits 0x%x", i,
+				  op->flags & ~OP_FLAGS_KNOWN);
+	if (op->reserved)
+		return adma__fail(e, -EINVAL, "adma_submit: op %u: reserved field is not zero", i);
+	switch (op->opcode) {
+	case ADMA_OP_COPY:
+		return check_copy(e, i, op->dst, op->src, op->n);
+	case ADMA_OP_FILL:
+		if (!pattern_len_ok(op->pattern_len))
+			return adma__fail(e, -EINVAL,
+					  "adma_submit: op %u: fill pattern is NULL or its length %u "
+					  "is not 1, 2, 4, 8 or 16", i, op->pattern_len);
+		return check_range(e, i, "destination", op->dst, op->n);
+	case ADMA_OP_COPY_SG:
+		if (op->n && !op->u.sg)
+			return adma__fail(e, -EINVAL,
+					  "adma_submit: op %u: scatter-gather array is NULL with %zu "
+					  "entries", i, op->n);
+		if (op->n > SIZE_MAX / sizeof(struct adma_sge))
+			return adma__fail(e, -EINVAL, "adma_submit: op %u: %zu entries is too many",
+					  i, op->n);
+		for (size_t k = 0; k < op->n; k++) {
+			const struct adma_sge *g = &op->u.sg[k];
+
+			if ((rc = check_copy(e, i, g->dst, g->src, g->n)))
+				return rc;
+			if (g->n > SIZE_MAX - total)
+				return adma__fail(e, -EINVAL,
+						  "adma_submit: op %u: scatter-gather sizes overflow", i);
+			total += g->n;
+		}
+		return 0;
+	case ADMA_OP_COPY_LAYOUT:
+		return adma__fail(e, -ENOTSUP,
+				  "adma_submit: op %u: layout copies are not in this version", i);
+	case ADMA_OP_CUSTOM:
+		if (!op->u.custom.fn)
+			return adma__fail(e, -EINVAL, "adma_submit: op %u: custom operator is NULL", i);
+		if (e->align && (((uintptr_t)op->dst | (uintptr_t)op->src) & (e->align - 1)))
+			return adma__fail(e, -EINVAL,
+					  "adma_submit: op %u: operator address is not a multiple of "
+					  "the engine's align %zu", i, e->align);
+		return 0;
+	}
+	return adma__fail(e, -EINVAL, "adma_submit: op %u: unknown opcode %u", i, op->opcode);
+}
+
+/* Grows *buf so that it holds at least need elements. Lock held. */
+static int reserve(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 64;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*buf, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* Makes room for n more ops' completion records, so that retiring never allocates: a result
+ * slot for every op that may be queued for adma_poll(), a failure slot for every op that may
+ * fail. Allocates only when results or failures pile up beyond what was seen before. */
+static int reserve_completion(struct adma_engine *e, unsigned n)
+{
+	size_t need = e->in_flight + (size_t)n;
+	struct adma__pending *old = e->pend;
+	size_t old_cap = e->pend_cap;
+	int rc;
+
+	rc = reserve((void **)&e->fail, &e->fail_cap, e->nfail + need, sizeof(*e->fail));
+	if (rc || !e->deferred || e->npend + need <= e->pend_cap)
+		return rc;
+	/* The ring cannot be realloc'ed in place: it is unwrapped into a new array. */
+	e->pend = NULL;
+	e->pend_cap = 0;
+	rc = reserve((void **)&e->pend, &e->pend_cap, e->npend + need, sizeof(*e->pend));
+	if (rc) {
+		e->pend = old;
+		e->pend_cap = old_cap;
+		return rc;
+	}
+	for (size_t k = 0; k < e->npend; k++)
+		e->pend[k] = old[(e->pend_head + k) % old_cap];
+	e->pend_head = 0;
+	free(old);
+	return 0;
+}
+
+/* Takes up to n slots for ops[0..n), in ticket order. Lock held; room and records reserved. */
+static void accept(struct adma_engine *e, const struct adma_op *ops, unsigned n,
+		   struct adma__slot **slots, uint64_t *tickets)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t idx = e->free_head;
+		struct adma__slot *s = &e->slots[idx];
+
+		e->free_head = s->next;
+		s->op = ops[i];
+		s->ticket = e->next_ticket++;
+		s->state = SLOT_QUEUED;
+		s->next = ADMA__NONE;
+		s->newer = ADMA__NONE;
+		s->older = e->newest;
+		if (e->newest != ADMA__NONE)
+			e->slots[e->newest].newer = idx;
+		else
+			e->oldest = idx;
+		e->newest = idx;
+		e->where[s->ticket & e->where_mask] = idx;
+		slots[i] = s;
+		if (tickets)
+			tickets[i] = s->ticket;
+	}
+	e->in_flight += n;
+	e->st.submitted += n;
+	if (e->in_flight > e->st.backlog_peak)
+		e->st.backlog_peak = e->in_flight;
+}
+
+int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count,
+		uint64_t *tickets)
+{
+	struct adma__slot *slots[SUBMIT_CHUNK];
+	unsigned done = 0;
+	bool can_block;
+
+	if (!e)
+		return adma__fail(e, -EINVAL, "adma_submit: engine is NULL");
+	if (!ops && count)
+		return adma__fail(e, -EINVAL, "adma_submit: ops is NULL with count %u", count);
+	if (count > INT32_MAX)
+		return adma__fail(e, -EINVAL, "adma_submit: count %u does not fit the return value",
+				  count);
+	can_block = (e->flags & ADMA_CFG_BLOCK_WHEN_FULL) && !adma__inside(e);
+
+	while (done < count) {
+		unsigned n = 0, room;
+		int err = 0, rc;
+
+		while (n < SUBMIT_CHUNK && done + n < count) {
+			if ((err = validate(e, &ops[done + n], done + n)))
+				break;
+			n++;
+		}
+		if (!n)
+			return done ? (int)done : err;
+
+		pthread_mutex_lock(&e->lock);
+		/* The backlog is checked before anything runs, inline or not. */
+		while (e->in_flight == e->backlog && can_block) {
+			e->room_waiters++;
+			pthread_cond_wait(&e->room, &e->lock);
+			e->room_waiters--;
+		}
+		room = e->backlog - e->in_flight;
+		if (!room) {
+			pthread_mutex_unlock(&e->lock);
+			return done ? (int)done : -EAGAIN;
+		}
+		if (n > room) {
+			n = room;
+			err = 0;
+		}
+		if ((rc = reserve_completion(e, n))) {
+			pthread_mutex_unlock(&e->lock);
+			return done ? (int)done : adma__fail(e, rc, "adma_submit: no memory for results");
+		}
+		accept(e, ops + done, n, slots, tickets ? tickets + done : NULL);
+		e->be.enqueue(e, slots, n);
+		pthread_mutex_unlock(&e->lock);
+
+		e->be.run(e, slots, n);
+		done += n;
+		if (err)
+			break;
+	}
+	return (int)done;
+}
+
+int adma_memcpy(struct adma_engine *e, void *dst, const void *src, size_t n, adma_callback *cb,
+		void *arg)
+{
+	struct adma_op op;
+	int rc;
+
+	adma_prep_copy(&op, dst, src, n);
+	adma_op_set_callback(&op, cb, arg);
+	rc = adma_submit(e, &op, 1, NULL);
+	return rc < 0 ? rc : 0;
+}
