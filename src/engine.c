@@ -229,9 +229,11 @@ int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
 	e->st.backlog = e->backlog;
 	e->st.workers = e->workers;
 	if ((rc = e->be.start(e))) {
+		unsigned workers = e->workers;
+
 		free_engine(e);
 		return adma__fail(NULL, rc, "adma_engine_create: could not start %u workers",
-				  e->workers);
+				  workers);
 	}
 	*out = e;
 	return 0;
