@@ -32,11 +32,12 @@
 
 const char *adma_strerror(int err)
 {
-	if (err == 0)
+	/* Either sign names the same errno; unsigned negation keeps INT_MIN defined. */
+	unsigned code = err < 0 ? 0u - (unsigned)err : (unsigned)err;
+
+	if (code == 0)
 		return "success";
-	if (err > 0)
-		err = -err;
-	switch (-err) {
+	switch (code) {
 #define X(name, msg)  \
 	case name:    \
 		return #name ": " msg;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs what the checks need beyond a C compiler, make and cmake (which "make test" alone
+# needs): valgrind and pkg-config; setarch (util-linux) for TSan on some kernels. Debian and
+# Ubuntu (apt-get); installs only what is missing, so it is a no-op on a ready machine.
+set -euo pipefail
+
+# command -> Debian package
+declare -A pkgs=([valgrind]=valgrind [pkg-config]=pkg-config [setarch]=util-linux
+		 [gcc]=gcc [make]=make [cmake]=cmake)
+missing=()
+for cmd in gcc make cmake valgrind pkg-config setarch; do
+	command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkgs[$cmd]}")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all present"
+	exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "deps: not root and no sudo: install ${missing[*]}"; exit 1; }
+	sudo=(sudo)
+fi
+command -v apt-get >/dev/null || { echo "deps: no apt-get: install ${missing[*]} yourself"; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+echo "deps: done"
