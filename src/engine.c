@@ -105,26 +105,30 @@ static int read_config(struct adma_config *c, const struct adma_config *user)
 	return 0;
 }
 
+/* Rejections of a config that asks for quiet are reported through this engine-less stand-in. */
+static const struct adma_engine quiet = { .flags = ADMA_CFG_QUIET };
+
 static int check_config(const struct adma_config *c)
 {
+	const struct adma_engine *who = c->flags & ADMA_CFG_QUIET ? &quiet : NULL;
 	const char *fn = "adma_engine_create";
 
 	if (c->backend > ADMA_BACKEND_INLINE)
-		return adma__fail(NULL, -EINVAL, "%s: unknown backend %u", fn, c->backend);
+		return adma__fail(who, -EINVAL, "%s: unknown backend %u", fn, c->backend);
 	if (c->flags & ~CFG_FLAGS_KNOWN)
-		return adma__fail(NULL, -EINVAL, "%s: unknown flag bits 0x%x", fn,
+		return adma__fail(who, -EINVAL, "%s: unknown flag bits 0x%x", fn,
 				  c->flags & ~CFG_FLAGS_KNOWN);
 	if (c->align & (c->align - 1))
-		return adma__fail(NULL, -EINVAL, "%s: align %zu is not a power of two", fn, c->align);
+		return adma__fail(who, -EINVAL, "%s: align %zu is not a power of two", fn, c->align);
 	if (c->backlog > ADMA_BACKLOG_MAX)
-		return adma__fail(NULL, -EINVAL, "%s: backlog %u is above %u", fn, c->backlog,
+		return adma__fail(who, -EINVAL, "%s: backlog %u is above %u", fn, c->backlog,
 				  ADMA_BACKLOG_MAX);
 	if (c->workers > ADMA_WORKERS_MAX)
-		return adma__fail(NULL, -EINVAL, "%s: %u workers is above %u", fn, c->workers,
+		return adma__fail(who, -EINVAL, "%s: %u workers is above %u", fn, c->workers,
 				  ADMA_WORKERS_MAX);
 	for (size_t i = 0; i < sizeof(c->reserved) / sizeof(c->reserved[0]); i++)
 		if (c->reserved[i])
-			return adma__fail(NULL, -EINVAL, "%s: reserved[%zu] is not zero", fn, i);
+			return adma__fail(who, -EINVAL, "%s: reserved[%zu] is not zero", fn, i);
 	return 0;
 }
 

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Engine creation and destruction: defaults (NULL and zeroed configs), adma_config_init(),
+ * every invalid configuration with its errno and *out cleared, forward-compatible larger
+ * config structs, worker and backlog counts as the stats report them, destroy's NULL cases,
+ * and the library version.
+ */
+#include "helpers.h"
+
+#include <sched.h>
+
+/* Big sizes shrink under valgrind (ADMA_TEST_VALGRIND=1) and ThreadSanitizer: same paths,
+ * fewer bytes to check byte by byte. */
+#if defined(__SANITIZE_THREAD__)
+#define T_SLOW_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_SLOW_BUILD 1
+#endif
+#endif
+#ifndef T_SLOW_BUILD
+#define T_SLOW_BUILD 0
+#endif
+
+static bool valgrind;
+
+/* A config for @backend/@workers with ADMA_CFG_QUIET so that rejected configs stay silent. */
+static struct adma_config quiet_config(unsigned backend, unsigned workers)
+{
+	struct adma_config cfg;
+
+	adma_config_init(&cfg);
+	cfg.backend = backend;
+	cfg.workers = workers;
+	cfg.flags = ADMA_CFG_QUIET;
+	return cfg;
+}
+
+static struct adma_stats stats_of(struct adma_engine *e)
+{
+	struct adma_stats st;
+
+	memset(&st, 0xff, sizeof(st));
+	ASSERT_OK(adma_stats(e, &st));
+	return st;
+}
+
+/* One small copy through @e, completed and checked: the engine is usable. */
+static void smoke_copy(struct adma_engine *e)
+{
+	uint8_t src[256], dst[256];
+	uint64_t t = 0;
+	struct adma_op op;
+
+	t_fill_random(src, sizeof(src), 42);
+	memset(dst, 0, sizeof(dst));
+	adma_prep_copy(&op, dst, src, sizeof(src));
+	ASSERT_EQ(adma_submit(e, &op, 1, &t), 1);
+	ASSERT_GT(t, 0);
+	ASSERT_EQ(adma_wait(e, t, -1), 0);
+	ASSERT_EQ(t_drain(e), 0);
+	ASSERT(memcmp(dst, src, sizeof(src)) == 0);
+}
+
+/* Creating with @cfg must fail with @err and leave *out NULL. */
+static void expect_create_fails(const struct adma_config *cfg, int err, const char *what)
+{
+	struct adma_engine *e = (struct adma_engine *)&e; /* any non-NULL value */
+
+	t_config_name = what;
+	ASSERT_ERR(adma_engine_create(&e, cfg), err);
+	ASSERT_PTR_EQ(e, NULL);
+	ASSERT(adma_last_error() != NULL);
+	ASSERT(adma_last_error()[0] != '\0');
+}
+
+/* The documented auto rule: the CPUs this process may run on, clamped to 1..16. */
+static unsigned auto_workers(void)
+{
+	cpu_set_t set;
+	long n;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > 16)
+		n = 16;
+	return (unsigned)n;
+}
+
+static void test_defaults(void)
+{
+	struct adma_engine *e = NULL;
+	struct adma_config cfg;
+	struct adma_stats st;
+
+	/* cfg NULL: all defaults (threads backend, auto workers, default backlog). */
+	t_config_name = "cfg NULL";
+	ASSERT_OK(adma_engine_create(&e, NULL));
+	ASSERT(e != NULL);
+	st = stats_of(e);
+	ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
+	ASSERT_UEQ(st.workers, auto_workers());
+	ASSERT_UEQ(st.submitted, 0);
+	ASSERT_UEQ(st.completed, 0);
+	ASSERT_UEQ(st.in_flight, 0);
+	smoke_copy(e);
+	ASSERT_OK(adma_engine_destroy(&e));
+	ASSERT_PTR_EQ(e, NULL);
+
+	/* A zeroed struct (size 0) also means all defaults, whatever else it holds. */
+	t_config_name = "cfg zeroed";
+	memset(&cfg, 0, sizeof(cfg));
+	ASSERT_OK(adma_engine_create(&e, &cfg));
+	ASSERT(e != NULL);
+	st = stats_of(e);
+	ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
+	ASSERT_UEQ(st.workers, auto_workers());
+	smoke_copy(e);
+	ASSERT_OK(adma_engine_destroy(&e));
+	ASSERT_PTR_EQ(e, NULL);
+
+	/* adma_config_init() overwrites every field with its default. */
+	t_config_name = "adma_config_init";
+	memset(&cfg, 0xff, sizeof(cfg));
+	adma_config_init(&cfg);
+	ASSERT_UEQ(cfg.size, sizeof(struct adma_config));
+	ASSERT(cfg.backend == ADMA_BACKEND_AUTO || cfg.backend == ADMA_BACKEND_THREADS);
+	ASSERT(cfg.backlog == 0 || cfg.backlog == ADMA_BACKLOG_DEFAULT);
+	ASSERT(cfg.workers <= ADMA_WORKERS_MAX);
+	ASSERT_UEQ(cfg.flags, 0);
+	ASSERT_UEQ(cfg.align, 0);
+	for (size_t i = 0; i < sizeof(cfg.reserved) / sizeof(cfg.reserved[0]); i++)
+		ASSERT_UEQ(cfg.reserved[i], 0);
+	ASSERT_OK(adma_engine_create(&e, &cfg));
+	ASSERT(e != NULL);
+	st = stats_of(e);
+	ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
+	ASSERT_GE(st.workers, 1);
+	smoke_copy(e);
+	ASSERT_OK(adma_engine_destroy(&e));
+
+	/* ADMA_BACKEND_AUTO resolves to the threads backend: workers >= 1. */
+	t_config_name = "backend AUTO";
+	cfg = quiet_config(ADMA_BACKEND_AUTO, 0);
+	ASSERT_OK(adma_engine_create(&e, &cfg));
+	st = stats_of(e);
+	ASSERT_UEQ(st.workers, auto_workers());
+	smoke_copy(e);
+	ASSERT_OK(adma_engine_destroy(&e));
+}
+
+static void test_bad_configs(void)
+{
+	struct adma_config cfg;
+	struct adma_engine *e = NULL;
+
+	cfg = quiet_config(3, 1);
+	expect_create_fails(&cfg, -EINVAL, "backend 3");
+	cfg = quiet_config(1000, 1);
+	expect_create_fails(&cfg, -EINVAL, "backend 1000");
+
+	cfg = quiet_config(ADMA_BACKEND_THREADS, 1);
+	cfg.align = 3;
+	expect_create_fails(&cfg, -EINVAL, "align 3");
+	cfg.align = 24;
+	expect_create_fails(&cfg, -EINVAL, "align 24");
+	cfg.align = ((size_t)1 << 12) + 1;
+	expect_create_fails(&cfg, -EINVAL, "align 4097");
+	cfg.align = SIZE_MAX;
+	expect_create_fails(&cfg, -EINVAL, "align SIZE_MAX");
+
+	for (unsigned bit = 24; bit < 32; bit++) {
+		char name[64];
+
+		cfg = quiet_config(ADMA_BACKEND_THREADS, 1);
+		cfg.flags |= 1u << bit;
+		snprintf(name, sizeof(name), "reserved flag bit %u", bit);
+		expect_create_fails(&cfg, -EINVAL, name);
+	}
+	cfg = quiet_config(ADMA_BACKEND_THREADS, 1);
+	cfg.flags |= 1u << 20;
+	expect_create_fails(&cfg, -EINVAL, "undefined flag bit 20");
+	cfg = quiet_config(ADMA_BACKEND_INLINE, 0);
+	cfg.flags |= 1u << 20;
+	expect_create_fails(&cfg, -EINVAL, "inline, undefined flag bit 20");
+
+	for (size_t i = 0; i < sizeof(cfg.reserved) / sizeof(cfg.reserved[0]); i++) {
+		char name[64];
+
+		cfg = quiet_config(ADMA_BACKEND_THREADS, 1);
+		cfg.reserved[i] = 1;
+		snprintf(name, sizeof(name), "reserved[%zu] = 1", i);
+		expect_create_fails(&cfg, -EINVAL, name);
+		cfg.reserved[i] = UINT64_C(1) << 63;
+		expect_create_fails(&cfg, -EINVAL, name);
+	}
+
+	cfg = quiet_config(ADMA_BACKEND_THREADS, 1);
+	cfg.backlog = ADMA_BACKLOG_MAX + 1;
+	expect_create_fails(&cfg, -EINVAL, "backlog MAX+1");
+	cfg.backlog = UINT32_MAX;
+	expect_create_fails(&cfg, -EINVAL, "backlog UINT_MAX");
+
+	cfg = quiet_config(ADMA_BACKEND_THREADS, ADMA_WORKERS_MAX + 1);
+	expect_create_fails(&cfg, -EINVAL, "workers MAX+1");
+	cfg.workers = UINT32_MAX;
+	expect_create_fails(&cfg, -EINVAL, "workers UINT_MAX");
+
+	/* A size between 1 and the first published struct's size is too small to be a config. */
+	const size_t small[] = { 1, 4, sizeof(size_t) };
+
+	for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
+		char name[64];
+
+		cfg = quiet_config(ADMA_BACKEND_THREADS, 1);
+		cfg.size = small[i];
+		snprintf(name, sizeof(name), "cfg.size %zu", small[i]);
+		expect_create_fails(&cfg, -EINVAL, name);
+	}
+
+	/* out NULL. */
+	t_config_name = "out NULL";
+	cfg = quiet_config(ADMA_BACKEND_THREADS, 1);
+	ASSERT_ERR(adma_engine_create(NULL, &cfg), -EINVAL);
+	ASSERT_ERR(adma_engine_create(NULL, NULL), -EINVAL);
+
+	/* After all those failures, a good config still works (nothing was left half-made). */
+	t_config_name = "good after bad";
+	cfg = quiet_config(ADMA_BACKEND_THREADS, 2);
+	ASSERT_OK(adma_engine_create(&e, &cfg));
+	smoke_copy(e);
+	ASSERT_OK(adma_engine_destroy(&e));
+}
+
+/* A caller built against a later header passes a bigger struct: zero tail accepted, else not. */
+static void test_larger_struct(void)
+{
+	const size_t extra = 64;
+	const size_t total = sizeof(struct adma_config) + extra;
+	unsigned char *buf = calloc(1, total);
+	struct adma_config *cfg = (struct adma_config *)buf;
+	struct adma_engine *e = NULL;
+
+	ASSERT(buf != NULL);
+	t_config_name = "larger struct, zero tail";
+	adma_config_init(cfg);
+	cfg->backend = ADMA_BACKEND_THREADS;
+	cfg->workers = 2;
+	cfg->flags = ADMA_CFG_QUIET;
+	cfg->size = total;
+	ASSERT_OK(adma_engine_create(&e, cfg));
+	ASSERT(e != NULL);
+	ASSERT_UEQ(stats_of(e).workers, 2);
+	smoke_copy(e);
+	ASSERT_OK(adma_engine_destroy(&e));
+
+	const size_t bad_at[] = { sizeof(struct adma_config), sizeof(struct adma_config) + 7,
+				  total - 1 };
+
+	for (size_t i = 0; i < sizeof(bad_at) / sizeof(bad_at[0]); i++) {
+		memset(buf + sizeof(struct adma_config), 0, extra);
+		buf[bad_at[i]] = 0x01;
+		expect_create_fails(cfg, -EINVAL, "larger struct, non-zero tail byte");
+	}
+
+	/* The same tail is not read when size says the struct ends earlier. */
+	t_config_name = "tail beyond size ignored";
+	cfg->size = sizeof(struct adma_config);
+	ASSERT_OK(adma_engine_create(&e, cfg));
+	ASSERT_OK(adma_engine_destroy(&e));
+	free(buf);
+}
+
+static void test_workers_and_backlog(void)
+{
+	struct adma_config cfg;
+	struct adma_engine *e = NULL;
+	struct adma_stats st;
+	const unsigned workers[] = { 1, 2, 3, 4, 7, ADMA_WORKERS_MAX };
+
+	for (size_t i = 0; i < sizeof(workers) / sizeof(workers[0]); i++) {
+		char name[64];
+
+		if (valgrind && workers[i] > 8)
+			continue; /* hundreds of threads are slow under valgrind */
+		snprintf(name, sizeof(name), "threads workers=%u", workers[i]);
+		t_config_name = name;
+		cfg = quiet_config(ADMA_BACKEND_THREADS, workers[i]);
+		ASSERT_OK(adma_engine_create(&e, &cfg));
+		st = stats_of(e);
+		ASSERT_UEQ(st.workers, workers[i]);
+		ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
+		smoke_copy(e);
+		ASSERT_OK(adma_engine_destroy(&e));
+		ASSERT_PTR_EQ(e, NULL);
+	}
+
+	/* workers = 0: the auto rule, at least one. */
+	t_config_name = "threads workers=0";
+	cfg = quiet_config(ADMA_BACKEND_THREADS, 0);
+	ASSERT_OK(adma_engine_create(&e, &cfg));
+	st = stats_of(e);
+	ASSERT_GE(st.workers, 1);
+	ASSERT_LE(st.workers, 16);
+	ASSERT_UEQ(st.workers, auto_workers());
+	smoke_copy(e);
+	ASSERT_OK(adma_engine_destroy(&e));
+
+	/* The inline backend ignores workers: it has none. */
+	const unsigned inline_workers[] = { 0, 1, 4 };
+
+	for (size_t i = 0; i < sizeof(inline_workers) / sizeof(inline_workers[0]); i++) {
+		t_config_name = "inline";
+		cfg = quiet_config(ADMA_BACKEND_INLINE, inline_workers[i]);
+		ASSERT_OK(adma_engine_create(&e, &cfg));
+		ASSERT_UEQ(stats_of(e).workers, 0);
+		smoke_copy(e);
+		ASSERT_OK(adma_engine_destroy(&e));
+	}
+
+	/* The backlog reported is the backlog configured (0 = the default). */
+	const unsigned backlogs[] = { 0, 1, 2, 7, 1000, 1024, 5000 };
+
+	for (size_t b = 0; b < sizeof(backlogs) / sizeof(backlogs[0]); b++) {
+		const unsigned backends[] = { ADMA_BACKEND_THREADS, ADMA_BACKEND_INLINE };
+
+		for (size_t k = 0; k < 2; k++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "%s backlog=%u", k ? "inline" : "threads",
+				 backlogs[b]);
+			t_config_name = name;
+			cfg = quiet_config(backends[k], k ? 0 : 2);
+			cfg.backlog = backlogs[b];
+			ASSERT_OK(adma_engine_create(&e, &cfg));
+			st = stats_of(e);
+			ASSERT_UEQ(st.backlog, backlogs[b] ? backlogs[b] : ADMA_BACKLOG_DEFAULT);
+			smoke_copy(e);
+			ASSERT_OK(adma_engine_destroy(&e));
+		}
+	}
+
+	/* Valid alignments: 0, 1 and powers of two. */
+	const size_t aligns[] = { 0, 1, 2, 8, 64, 4096 };
+
+	for (size_t i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++) {
+		t_config_name = "valid align";
+		cfg = quiet_config(ADMA_BACKEND_THREADS, 1);
+		cfg.align = aligns[i];
+		ASSERT_OK(adma_engine_create(&e, &cfg));
+		ASSERT_OK(adma_engine_destroy(&e));
+	}
+
+	/* Every defined flag, together, is accepted. */
+	t_config_name = "all defined flags";
+	cfg = quiet_config(ADMA_BACKEND_THREADS, 2);
+	cfg.flags |= ADMA_CFG_ORDERED | ADMA_CFG_DEFER_CALLBACKS | ADMA_CFG_BLOCK_WHEN_FULL;
+	ASSERT_OK(adma_engine_create(&e, &cfg));
+	smoke_copy(e);
+	ASSERT_OK(adma_engine_destroy(&e));
+}
+
+static void test_matrix(void)
+{
+	FOR_EACH_CONFIG (c) {
+		struct adma_engine *e = t_engine(c, 0, 0);
+		struct adma_stats st = stats_of(e);
+
+		ASSERT_UEQ(st.workers, c->backend == ADMA_BACKEND_INLINE ? 0 : c->workers);
+		ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
+		ASSERT_UEQ(st.in_flight, 0);
+		ASSERT_UEQ(st.pending, 0);
+		smoke_copy(e);
+		ASSERT_OK(adma_engine_destroy(&e));
+		ASSERT_PTR_EQ(e, NULL);
+		/* A second destroy through the cleared pointer is a no-op. */
+		ASSERT_EQ(adma_engine_destroy(&e), 0);
+	}
+}
+
+static void test_destroy_null(void)
+{
+	struct adma_engine *e = NULL;
+
+	t_config_name = "destroy NULL";
+	ASSERT_EQ(adma_engine_destroy(NULL), 0);
+	ASSERT_EQ(adma_engine_destroy(&e), 0);
+	ASSERT_PTR_EQ(e, NULL);
+}
+
+/* Many engines alive at once and created/destroyed in a loop: nothing leaks, nothing shared. */
+static void test_many_engines(void)
+{
+	enum {
+		N = 16
+	};
+	struct adma_engine *es[N];
+	const int rounds = valgrind ? 2 : 10;
+
+	t_config_name = "many engines";
+	for (int r = 0; r < rounds; r++) {
+		for (int i = 0; i < N; i++) {
+			struct adma_config cfg =
+				quiet_config(i % 2 ? ADMA_BACKEND_INLINE : ADMA_BACKEND_THREADS,
+					     1 + i % 3);
+
+			ASSERT_OK(adma_engine_create(&es[i], &cfg));
+		}
+		for (int i = 0; i < N; i++)
+			smoke_copy(es[i]);
+		for (int i = 0; i < N; i++) {
+			ASSERT_OK(adma_engine_destroy(&es[i]));
+			ASSERT_PTR_EQ(es[i], NULL);
+		}
+	}
+}
+
+static void test_version(void)
+{
+	char want[64];
+	const char *s = adma_version_string();
+
+	t_config_name = "version";
+	ASSERT_UEQ(adma_version(), ADMA_VERSION);
+	ASSERT_UEQ(ADMA_VERSION,
+		   ADMA_VERSION_MAJOR * 10000 + ADMA_VERSION_MINOR * 100 + ADMA_VERSION_PATCH);
+	ASSERT(s != NULL);
+	snprintf(want, sizeof(want), "%d.%d.%d", ADMA_VERSION_MAJOR, ADMA_VERSION_MINOR,
+		 ADMA_VERSION_PATCH);
+	if (strcmp(s, want) != 0)
+		T_FAILED("adma_version_string() is \"%s\", expected \"%s\"", s, want);
+	ASSERT_PTR_EQ(adma_version_string(), s); /* static storage */
+}
+
+int main(void)
+{
+	valgrind = T_SLOW_BUILD ||
+		   (getenv("ADMA_TEST_VALGRIND") && atoi(getenv("ADMA_TEST_VALGRIND")));
+
+	test_version();
+	test_destroy_null();
+	test_defaults();
+	test_bad_configs();
+	test_larger_struct();
+	test_workers_and_backlog();
+	test_matrix();
+	test_many_engines();
+	return T_PASS;
+}
