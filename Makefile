@@ -3,7 +3,7 @@
 #
 #   make / make build     Debug build in build/debug
 #   make test             build/debug, then every test through CTest
-#   make bench            Release build in build/release, then "adma bench --quick"
+#   make bench            Release build in build/release, then "adma bench"
 #   make check-asan       ASan+UBSan build in build/asan, every test
 #   make check-tsan       TSan build in build/tsan, every test
 #   make valgrind         every test of build/debug under valgrind memcheck
@@ -30,7 +30,7 @@ CMAKE ?= cmake
 CTEST ?= ctest
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
-BENCH_ARGS ?= --quick
+BENCH_ARGS ?=
 CC ?= cc
 CLANG_FORMAT ?= clang-format
 
