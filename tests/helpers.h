@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,20 @@
 #define T_PASS 0
 #define T_FAIL 1
 #define T_SKIP 77
+
+#define SEC 1000000000LL /* one second in ns: adma timeouts are in ns */
+
+/* T_SLOW_BUILD: ThreadSanitizer, slow enough that big byte-by-byte checks shrink (t_slow()). */
+#if defined(__SANITIZE_THREAD__)
+#define T_SLOW_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define T_SLOW_BUILD 1
+#endif
+#endif
+#ifndef T_SLOW_BUILD
+#define T_SLOW_BUILD 0
+#endif
 
 /* The configuration the current check runs under, printed with every failure. */
 static const char *t_config_name = "-";
@@ -56,6 +71,22 @@ static const char *t_config_name = "-";
 #define ASSERT_GE(a, b) ASSERT_BASE(a, >=, b, int64_t, PRId64)
 #define ASSERT_UEQ(a, b) ASSERT_BASE(a, ==, b, uint64_t, PRIu64)
 #define ASSERT_PTR_EQ(a, b) ASSERT_BASE(a, ==, b, const void *, "p")
+
+/* A check off the main thread: failures count in t_bg_errors(); the main thread asserts none. */
+#define CHECK(cond)                                                                           \
+	do {                                                                                  \
+		if (!(cond) && atomic_fetch_add(t_bg_errors(), 1) < 20)                       \
+			fprintf(stderr, "%s:%d: [%s] check failed off the main thread: %s\n", \
+				__FILE__, __LINE__, t_config_name, #cond);                    \
+	} while (0)
+
+/* Failed CHECK()s so far; a function, so that tests without CHECK() get no unused variable. */
+static inline atomic_int *t_bg_errors(void)
+{
+	static atomic_int n;
+
+	return &n;
+}
 
 /* An adma call that must succeed (return >= 0); prints the errno name otherwise. */
 #define ASSERT_OK(call)                                                                       \
@@ -104,6 +135,16 @@ static const struct t_config t_configs[] = {
 	for (const struct t_config *c = t_configs;                                            \
 	     c < t_configs + T_NCONFIGS && ((t_config_name = c->name), 1); c++)
 
+/* Runs @run under each of a test's own @n extra configurations, named like the matrix's. */
+static inline void t_run_configs(const struct t_config *configs, size_t n,
+				 void (*run)(const struct t_config *c))
+{
+	for (size_t i = 0; i < n; i++) {
+		t_config_name = configs[i].name;
+		run(&configs[i]);
+	}
+}
+
 /* True when callbacks run in adma_poll() rather than on workers. */
 static inline bool t_deferred(const struct t_config *c)
 {
@@ -144,6 +185,64 @@ static inline int t_drain(struct adma_engine *e)
 	return rc;
 }
 
+/* The engine's counters, every field 0xff before the call so that one it forgot shows. */
+static inline struct adma_stats t_stats(struct adma_engine *e)
+{
+	struct adma_stats st;
+
+	memset(&st, 0xff, sizeof(st));
+	ASSERT_OK(adma_stats(e, &st));
+	return st;
+}
+
+/* Submits one op that must be accepted; @return its ticket, never 0. */
+static inline uint64_t t_submit1(struct adma_engine *e, struct adma_op *op)
+{
+	uint64_t t = 0;
+
+	ASSERT_EQ(adma_submit(e, op, 1, &t), 1);
+	ASSERT(t != 0);
+	return t;
+}
+
+/* Submits custom operator @fn(@arg) with callback @cb(@cb_arg) (NULL: none); @return the ticket. */
+static inline uint64_t t_submit_custom(struct adma_engine *e, adma_operator *fn, void *arg,
+				       adma_callback *cb, void *cb_arg)
+{
+	struct adma_op op;
+
+	adma_prep_custom(&op, fn, NULL, NULL, arg);
+	adma_op_set_callback(&op, cb, cb_arg);
+	return t_submit1(e, &op);
+}
+
+/* A custom operator that fails with -EIO. */
+static inline long t_op_eio(void *dst, const void *src, void *arg)
+{
+	(void)dst, (void)src, (void)arg;
+	return -EIO;
+}
+
+/* What a callback saw: pass &rec with t_rec_cb; calls is bumped last, after the fields. */
+struct t_rec {
+	atomic_int calls;
+	uint64_t ticket;
+	int status;
+	size_t bytes;
+	pthread_t thread; /* the thread the callback ran in */
+};
+
+static inline void t_rec_cb(void *arg, const struct adma_result *res)
+{
+	struct t_rec *r = arg;
+
+	r->ticket = res->ticket;
+	r->status = res->status;
+	r->bytes = res->bytes;
+	r->thread = pthread_self();
+	atomic_fetch_add(&r->calls, 1);
+}
+
 static inline uint64_t t_now_ns(void)
 {
 	struct timespec ts;
@@ -157,6 +256,47 @@ static inline void t_sleep_ms(unsigned ms)
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+/* Whether ADMA_TEST_VALGRIND (set and not "0") asks for smaller workloads and longer deadlines:
+ * valgrind runs one thread at a time, many times slower. Read once, from any thread. */
+static inline bool t_valgrind(void)
+{
+	static atomic_int cached = -1;
+	int v = atomic_load(&cached);
+
+	if (v < 0) {
+		const char *s = getenv("ADMA_TEST_VALGRIND");
+
+		v = s && strcmp(s, "0") != 0;
+		atomic_store(&cached, v);
+	}
+	return v;
+}
+
+/* Valgrind or a ThreadSanitizer build: big buffers checked byte by byte shrink. */
+static inline bool t_slow(void)
+{
+	return T_SLOW_BUILD || t_valgrind();
+}
+
+/* The time @s seconds from now, ten times that under valgrind: for bounded waits. */
+static inline uint64_t t_deadline_s(unsigned s)
+{
+	return t_now_ns() + (uint64_t)(t_valgrind() ? 10 * s : s) * SEC;
+}
+
+/* Backing off while the backlog is full: a few yields, then short sleeps, so that a spinning
+ * submitter cannot starve the workers (valgrind runs one thread at a time). */
+static inline void t_backoff(unsigned *spins)
+{
+	if ((*spins)++ < 8) {
+		sched_yield();
+	} else {
+		struct timespec ts = { 0, 50000 };
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* Deterministic pseudo-random numbers (xorshift64*). */
@@ -205,6 +345,41 @@ static inline void t_gate_wait_entered(struct t_gate *g, int n)
 	for (int i = 0; i < 10000 && atomic_load(&g->entered) < n; i++)
 		t_sleep_ms(1);
 	ASSERT_GE(atomic_load(&g->entered), n);
+}
+
+/* Fails unless @n tickets, in the order their callbacks ran, strictly increase (ORDERED). */
+static inline void t_check_ticket_order(const uint64_t *order, unsigned n)
+{
+	for (unsigned k = 1; k < n; k++)
+		if (order[k] <= order[k - 1])
+			T_FAILED("ORDERED: callback %u had ticket %" PRIu64
+				 " after ticket %" PRIu64,
+				 k, order[k], order[k - 1]);
+}
+
+/* Gate ops that hold every worker of @c: one per worker, one if ORDERED (one op at a time). */
+static inline unsigned t_gate_count(const struct t_config *c)
+{
+	return (c->flags & ADMA_CFG_ORDERED) ? 1 : c->workers;
+}
+
+/* Holds every worker of @e with gate ops of @g, waiting until they all run; their tickets go to
+ * @tickets, or, when NULL, they are submitted without asking for tickets. @return their count. */
+static inline unsigned t_hold_workers(struct adma_engine *e, const struct t_config *c,
+				      struct t_gate *g, uint64_t *tickets)
+{
+	unsigned n = t_gate_count(c);
+	struct adma_op op;
+
+	for (unsigned i = 0; i < n; i++) {
+		adma_prep_custom(&op, t_gate_op, NULL, NULL, g);
+		if (tickets)
+			tickets[i] = t_submit1(e, &op);
+		else
+			ASSERT_EQ(adma_submit(e, &op, 1, NULL), 1);
+	}
+	t_gate_wait_entered(g, (int)n);
+	return n;
 }
 
 #endif

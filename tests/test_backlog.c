@@ -13,38 +13,7 @@
  */
 #include "helpers.h"
 
-#include <sched.h>
-
-#define SEC 1000000000LL
 #define OPSZ 512
-
-static bool valgrind;
-static atomic_int bg_errors;
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond) && atomic_fetch_add(&bg_errors, 1) < 20)                          \
-			fprintf(stderr, "%s:%d: [%s] check failed off the main thread: %s\n", \
-				__FILE__, __LINE__, t_config_name, #cond);                    \
-	} while (0)
-
-static uint64_t bounded_s(unsigned s)
-{
-	return t_now_ns() + (uint64_t)(valgrind ? 10 * s : s) * SEC;
-}
-
-/* Backing off while the backlog is full: a few yields, then short sleeps, so that a spinning
- * submitter cannot starve the workers (valgrind runs one thread at a time). */
-static void backoff(unsigned *spins)
-{
-	if ((*spins)++ < 8) {
-		sched_yield();
-	} else {
-		struct timespec ts = { 0, 50000 };
-
-		nanosleep(&ts, NULL);
-	}
-}
 
 static void count_cb(void *arg, const struct adma_result *res)
 {
@@ -52,11 +21,6 @@ static void count_cb(void *arg, const struct adma_result *res)
 
 	CHECK(res->status == 0);
 	atomic_fetch_add(calls, 1);
-}
-
-static unsigned gate_count(const struct t_config *c)
-{
-	return (c->flags & ADMA_CFG_ORDERED) ? 1 : c->workers;
 }
 
 static void submit_gate(struct adma_engine *e, struct t_gate *g, adma_callback *cb, void *arg,
@@ -67,16 +31,6 @@ static void submit_gate(struct adma_engine *e, struct t_gate *g, adma_callback *
 	adma_prep_custom(&op, t_gate_op, NULL, NULL, g);
 	adma_op_set_callback(&op, cb, arg);
 	ASSERT_EQ(adma_submit(e, &op, 1, t), 1);
-}
-
-static unsigned hold_workers(struct adma_engine *e, const struct t_config *c, struct t_gate *g)
-{
-	unsigned n = gate_count(c);
-
-	for (unsigned i = 0; i < n; i++)
-		submit_gate(e, g, NULL, NULL, NULL);
-	t_gate_wait_entered(g, (int)n);
-	return n;
 }
 
 static void check_peak(struct adma_engine *e, unsigned backlog, bool reached)
@@ -93,7 +47,7 @@ static void check_peak(struct adma_engine *e, unsigned backlog, bool reached)
 /* Full: -EAGAIN, and a batch takes the free prefix. */
 static void test_full(const struct t_config *c)
 {
-	unsigned ng = gate_count(c), b = ng + 2 > 4 ? ng + 2 : 4;
+	unsigned ng = t_gate_count(c), b = ng + 2 > 4 ? ng + 2 : 4;
 	struct adma_engine *e = t_engine(c, 0, b);
 	uint8_t src[OPSZ], dst[8][OPSZ];
 	atomic_int calls[8];
@@ -110,7 +64,7 @@ static void test_full(const struct t_config *c)
 		adma_prep_copy(&ops[i], dst[i], src, OPSZ);
 		adma_op_set_callback(&ops[i], count_cb, &calls[i]);
 	}
-	hold_workers(e, c, &g);
+	t_hold_workers(e, c, &g, NULL);
 	for (unsigned i = 0; i < nfill; i++)
 		ASSERT_EQ(adma_submit(e, &ops[i], 1, NULL), 1);
 	/* two slots free: a batch of six takes two */
@@ -165,7 +119,7 @@ static void *blocked_submitter(void *arg)
 
 static void test_block(const struct t_config *c)
 {
-	unsigned ng = gate_count(c), b = ng + 2 > 4 ? ng + 2 : 4;
+	unsigned ng = t_gate_count(c), b = ng + 2 > 4 ? ng + 2 : 4;
 	struct adma_engine *e = t_engine(c, ADMA_CFG_BLOCK_WHEN_FULL, b);
 	uint8_t src[OPSZ], dst[16][OPSZ];
 	atomic_int calls = 0;
@@ -182,7 +136,7 @@ static void test_block(const struct t_config *c)
 		adma_prep_copy(&ops[i], dst[i], src, OPSZ);
 		adma_op_set_callback(&ops[i], count_cb, &calls);
 	}
-	hold_workers(e, c, &g);
+	t_hold_workers(e, c, &g, NULL);
 	/* fill up */
 	ASSERT_EQ(adma_submit(e, ops, nfill, NULL), (int)nfill);
 	b1 = (struct blocked){ .e = e, .ops = &ops[nfill], .n = 6 };
@@ -193,7 +147,7 @@ static void test_block(const struct t_config *c)
 	ASSERT_EQ(atomic_load(&b1.returned), 0);
 	ASSERT_EQ(atomic_load(&b2.returned), 0);
 	atomic_store(&g.open, 1);
-	deadline = bounded_s(10);
+	deadline = t_deadline_s(10);
 	while ((!atomic_load(&b1.returned) || !atomic_load(&b2.returned)) && t_now_ns() < deadline)
 		t_sleep_ms(1);
 	ASSERT_EQ(atomic_load(&b1.returned), 1);
@@ -237,7 +191,7 @@ static void try_submit_cb(void *arg, const struct adma_result *res)
 static void *poll_thread(void *arg)
 {
 	struct in_cb *x = arg;
-	uint64_t deadline = bounded_s(10);
+	uint64_t deadline = t_deadline_s(10);
 
 	while (!atomic_load(&x->ran) && t_now_ns() < deadline) {
 		adma_poll(x->e, NULL, UINT32_MAX);
@@ -248,7 +202,7 @@ static void *poll_thread(void *arg)
 
 static void test_block_in_callback(const struct t_config *c)
 {
-	unsigned ng = gate_count(c), b = ng + 3;
+	unsigned ng = t_gate_count(c), b = ng + 3;
 	struct adma_engine *e = t_engine(c, ADMA_CFG_BLOCK_WHEN_FULL, b);
 	struct t_gate ga = { 0 }, gx = { 0 };
 	struct in_cb x = { .e = e };
@@ -271,7 +225,7 @@ static void test_block_in_callback(const struct t_config *c)
 		submit_gate(e, &ga, NULL, NULL, NULL);
 		ASSERT_EQ(pthread_create(&tid, NULL, poll_thread, &x), 0);
 	}
-	deadline = bounded_s(10);
+	deadline = t_deadline_s(10);
 	while (!atomic_load(&x.ran) && t_now_ns() < deadline)
 		t_sleep_ms(1);
 	ran = atomic_load(&x.ran);
@@ -283,7 +237,7 @@ static void test_block_in_callback(const struct t_config *c)
 			 "BLOCK_WHEN_FULL");
 	ASSERT_EQ(x.rc, -EAGAIN);
 	ASSERT_EQ(t_drain(e), 0);
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 	check_peak(e, b, true);
 	ASSERT_OK(adma_engine_destroy(&e));
 }
@@ -323,7 +277,7 @@ static void *hammer_main(void *arg)
 	struct hammer *h = arg;
 	static atomic_uint next;
 	unsigned me = atomic_fetch_add(&next, 1) % 4;
-	uint64_t deadline = bounded_s(30);
+	uint64_t deadline = t_deadline_s(30);
 
 	for (unsigned i = 0; i < h->per; i++) {
 		struct adma_op op;
@@ -337,7 +291,7 @@ static void *hammer_main(void *arg)
 		       t_now_ns() < deadline) {
 			if (t_deferred(h->c))
 				adma_poll(h->e, NULL, 64);
-			backoff(&spins);
+			t_backoff(&spins);
 		}
 		CHECK(rc == 1);
 		if (rc != 1)
@@ -349,7 +303,7 @@ static void *hammer_main(void *arg)
 
 static void test_hammer(const struct t_config *c, bool block)
 {
-	struct hammer h = { .c = c, .block = block, .per = valgrind ? 100 : 2000 };
+	struct hammer h = { .c = c, .block = block, .per = t_valgrind() ? 100 : 2000 };
 	pthread_t tid[4];
 	struct adma_stats st;
 	unsigned spins = 0;
@@ -367,12 +321,12 @@ static void test_hammer(const struct t_config *c, bool block)
 		ASSERT_LE(st.backlog_peak, 16);
 		if (t_deferred(c))
 			adma_poll(h.e, NULL, 64);
-		backoff(&spins);
+		t_backoff(&spins);
 	}
 	for (unsigned i = 0; i < 4; i++)
 		ASSERT_EQ(pthread_join(tid[i], NULL), 0);
 	ASSERT_EQ(t_drain(h.e), 0);
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 	ASSERT_EQ(atomic_load(&h.calls), (int)(4 * h.per));
 	for (size_t i = 0; i < 4 * (size_t)h.per; i++)
 		ASSERT(memcmp(h.dst + i * 64, h.src, 64) == 0);
@@ -384,7 +338,6 @@ static void test_hammer(const struct t_config *c, bool block)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	FOR_EACH_CONFIG (c) {
 		if (c->backend == ADMA_BACKEND_INLINE) {
 			test_inline(c);

@@ -11,10 +11,6 @@
  */
 #include "helpers.h"
 
-#define SEC 1000000000LL
-
-static bool valgrind;
-
 static atomic_int calls;
 
 static void count_cb(void *arg, const struct adma_result *res)
@@ -40,27 +36,15 @@ static long op_slow(void *dst, const void *src, void *arg)
 	return s->ret;
 }
 
-static uint64_t submit1(struct adma_engine *e, struct adma_op *op)
-{
-	uint64_t t = 0;
-
-	ASSERT_EQ(adma_submit(e, op, 1, &t), 1);
-	ASSERT(t != 0);
-	return t;
-}
-
+/* Every op of this test counts its callback in calls. */
 static uint64_t submit_custom(struct adma_engine *e, adma_operator *fn, void *arg)
 {
-	struct adma_op op;
-
-	adma_prep_custom(&op, fn, NULL, NULL, arg);
-	adma_op_set_callback(&op, count_cb, NULL);
-	return submit1(e, &op);
+	return t_submit_custom(e, fn, arg, count_cb, NULL);
 }
 
 static unsigned hold_workers(struct adma_engine *e, const struct t_config *c, struct t_gate *g)
 {
-	unsigned n = (c->flags & ADMA_CFG_ORDERED) ? 1 : c->workers;
+	unsigned n = t_gate_count(c);
 
 	for (unsigned i = 0; i < n; i++)
 		submit_custom(e, t_gate_op, g);
@@ -72,8 +56,8 @@ static unsigned hold_workers(struct adma_engine *e, const struct t_config *c, st
 static void test_waits_for_all(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 0);
-	unsigned nops = valgrind ? 16 : 64;
-	size_t sz = valgrind ? 16 << 10 : 256 << 10;
+	unsigned nops = t_valgrind() ? 16 : 64;
+	size_t sz = t_valgrind() ? 16 << 10 : 256 << 10;
 	uint8_t *src = malloc(sz * nops), *dst = calloc(nops, sz);
 	struct adma_op op;
 
@@ -85,7 +69,7 @@ static void test_waits_for_all(const struct t_config *c)
 	for (unsigned i = 0; i < nops; i++) {
 		adma_prep_copy(&op, dst + i * sz, src + i * sz, sz);
 		adma_op_set_callback(&op, count_cb, NULL);
-		submit1(e, &op);
+		t_submit1(e, &op);
 	}
 	ASSERT_EQ(adma_barrier(e, -1), 0);
 	for (unsigned i = 0; i < nops; i++)
@@ -185,7 +169,7 @@ static void test_cancelled(const struct t_config *c)
 	/* cancelled op first, failing op after: -ECANCELED */
 	hold_workers(e, c, &g);
 	adma_prep_copy(&op, dst, src, sizeof(src));
-	tx = submit1(e, &op);
+	tx = t_submit1(e, &op);
 	tf = submit_custom(e, op_slow, &bad);
 	ASSERT_EQ(adma_cancel(e, tx), 0);
 	atomic_store(&g.open, 1);
@@ -199,7 +183,7 @@ static void test_cancelled(const struct t_config *c)
 	atomic_store(&g.entered, 0);
 	hold_workers(e, c, &g);
 	tf = submit_custom(e, op_slow, &bad);
-	tx = submit1(e, &op);
+	tx = t_submit1(e, &op);
 	ASSERT_EQ(adma_cancel(e, tx), 0);
 	atomic_store(&g.open, 1);
 	ASSERT_EQ(adma_barrier(e, 10 * SEC), -EIO);
@@ -243,7 +227,7 @@ static void test_later_ops_not_waited(const struct t_config *c)
 	ASSERT_EQ(pthread_create(&tid, NULL, barrier_thread, &l), 0);
 	while (!atomic_load(&l.started))
 		t_sleep_ms(1);
-	t_sleep_ms(valgrind ? 500 : 100);
+	t_sleep_ms(t_valgrind() ? 500 : 100);
 	ASSERT_EQ(atomic_load(&l.returned), 0);
 	submit_custom(e, t_gate_op, &gb); /* after the barrier call began */
 	atomic_store(&ga.open, 1);
@@ -256,7 +240,6 @@ static void test_later_ops_not_waited(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	FOR_EACH_CONFIG (c) {
 		bool threads = c->backend != ADMA_BACKEND_INLINE;
 

@@ -10,34 +10,16 @@
 #include "helpers.h"
 
 #include <poll.h>
-#include <sched.h>
 
 #define NTHREADS 4
 #define OPSZ 64
 #define CHAIN_MAX 100
-
-static bool valgrind;
-
-/* Checks made off the main thread count failures here; the main thread asserts none. */
-static atomic_int bg_errors;
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond) && atomic_fetch_add(&bg_errors, 1) < 20)                          \
-			fprintf(stderr, "%s:%d: [%s] check failed off the main thread: %s\n", \
-				__FILE__, __LINE__, t_config_name, #cond);                    \
-	} while (0)
 
 /* Where the current thread is: inside adma_submit(), inside adma_poll(), an application
  * thread (main, submitters, poller) rather than one of the engine's workers. */
 static _Thread_local bool tl_in_submit;
 static _Thread_local bool tl_in_poll;
 static _Thread_local bool tl_app;
-
-static uint64_t deadline_after_s(unsigned s)
-{
-	return t_now_ns() + (uint64_t)(valgrind ? s * 10 : s) * 1000000000ull;
-}
 
 static int flagged_poll(struct adma_engine *e, struct adma_result *out, unsigned max)
 {
@@ -67,19 +49,6 @@ static void check_callback_thread(const struct t_config *c)
 		CHECK(tl_in_poll);
 	else
 		CHECK(!tl_app);
-}
-
-/* Backing off while the backlog is full: a few yields, then short sleeps, so that a spinning
- * submitter cannot starve the workers (valgrind runs one thread at a time). */
-static void backoff(unsigned *spins)
-{
-	if ((*spins)++ < 8) {
-		sched_yield();
-	} else {
-		struct timespec ts = { 0, 50000 };
-
-		nanosleep(&ts, NULL);
-	}
 }
 
 /* ---- many submitters -------------------------------------------------------------------- */
@@ -151,10 +120,10 @@ static void *submitter(void *arg)
 				break;
 			atomic_fetch_add(&g.eagain, 1);
 			if (!deadline)
-				deadline = deadline_after_s(20);
+				deadline = t_deadline_s(20);
 			if (t_now_ns() > deadline)
 				break;
-			backoff(&spins);
+			t_backoff(&spins);
 		}
 		CHECK(rc == 1);
 		if (rc != 1)
@@ -200,7 +169,7 @@ static void run_many(const struct t_config *c, bool block)
 	memset(&g, 0, sizeof(g));
 	g.c = c;
 	g.block = block;
-	g.per_thread = valgrind ? 150 : (block ? 2000 : 5000);
+	g.per_thread = t_valgrind() ? 150 : (block ? 2000 : 5000);
 	g.nops = g.per_thread * NTHREADS;
 	g.e = t_engine(c, block ? ADMA_CFG_BLOCK_WHEN_FULL : 0, 64);
 	g.src = malloc((size_t)g.nops * OPSZ);
@@ -216,10 +185,10 @@ static void run_many(const struct t_config *c, bool block)
 		ASSERT_EQ(pthread_create(&sub[t], NULL, submitter, (void *)(uintptr_t)t), 0);
 	for (unsigned t = 0; t < NTHREADS; t++)
 		ASSERT_EQ(pthread_join(sub[t], NULL), 0);
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 
 	/* Every callback arrives (the poller runs them when deferred); bounded. */
-	uint64_t deadline = deadline_after_s(20);
+	uint64_t deadline = t_deadline_s(20);
 
 	while (atomic_load(&g.total) < g.nops && t_now_ns() < deadline)
 		t_sleep_ms(1);
@@ -228,7 +197,7 @@ static void run_many(const struct t_config *c, bool block)
 	ASSERT_EQ(atomic_load(&g.total), g.nops);
 	ASSERT_EQ(t_drain(g.e), 0);
 	ASSERT_EQ(atomic_load(&g.total), g.nops);
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 
 	ASSERT_OK(adma_stats(g.e, &st));
 	ASSERT_UEQ(st.submitted, g.nops);
@@ -320,7 +289,7 @@ static void run_chain(const struct t_config *c)
 	adma_op_set_callback(&op, chain_cb, ch);
 	ASSERT_EQ(flagged_submit(ch->e, &op, &ch->sub[0]), 1);
 
-	deadline = deadline_after_s(10);
+	deadline = t_deadline_s(10);
 	while (atomic_load(&ch->n) < ch->len && t_now_ns() < deadline) {
 		flagged_poll(ch->e, NULL, UINT32_MAX);
 		t_sleep_ms(1);
@@ -328,7 +297,7 @@ static void run_chain(const struct t_config *c)
 	ASSERT_EQ(atomic_load(&ch->n), ch->len);
 	ASSERT_EQ(t_drain(ch->e), 0);
 	ASSERT_OK(adma_engine_destroy(&ch->e));
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 	for (unsigned i = 0; i < ch->len; i++) {
 		ASSERT_EQ(atomic_load(&ch->calls[i]), 1);
 		ASSERT_UEQ(ch->cbt[i], ch->sub[i]);
@@ -342,7 +311,6 @@ static void run_chain(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	tl_app = true;
 	FOR_EACH_CONFIG (c) {
 		run_many(c, false);

@@ -13,20 +13,9 @@
 
 #include <sched.h>
 
-#define SEC 1000000000LL
 #define NQ 16
 #define QSZ 4096
 #define UNTOUCHED 0xAA
-
-static bool valgrind;
-static atomic_int bg_errors;
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond) && atomic_fetch_add(&bg_errors, 1) < 20)                          \
-			fprintf(stderr, "%s:%d: [%s] check failed off the main thread: %s\n", \
-				__FILE__, __LINE__, t_config_name, #cond);                    \
-	} while (0)
 
 struct rec {
 	atomic_int calls;
@@ -68,29 +57,6 @@ static void ordered_cb(void *arg, const struct adma_result *res)
 	record(arg, res, true);
 }
 
-static uint64_t submit1(struct adma_engine *e, struct adma_op *op)
-{
-	uint64_t t = 0;
-
-	ASSERT_EQ(adma_submit(e, op, 1, &t), 1);
-	ASSERT(t != 0);
-	return t;
-}
-
-static unsigned hold_workers(struct adma_engine *e, const struct t_config *c, struct t_gate *g,
-			     uint64_t *tickets)
-{
-	unsigned n = (c->flags & ADMA_CFG_ORDERED) ? 1 : c->workers;
-	struct adma_op op;
-
-	for (unsigned i = 0; i < n; i++) {
-		adma_prep_custom(&op, t_gate_op, NULL, NULL, g);
-		tickets[i] = submit1(e, &op);
-	}
-	t_gate_wait_entered(g, (int)n);
-	return n;
-}
-
 static bool cancelled_index(unsigned i)
 {
 	return i == 0 || i % 2 == 1 || i == NQ - 1;
@@ -117,11 +83,11 @@ static void test_held(const struct t_config *c)
 	order = calloc(order_cap, sizeof(*order));
 	atomic_store(&norder, 0);
 
-	ng = hold_workers(e, c, &g, gt);
+	ng = t_hold_workers(e, c, &g, gt);
 	for (unsigned i = 0; i < NQ; i++) {
 		adma_prep_copy(&op, dst + i * QSZ, src + i * QSZ, QSZ);
 		adma_op_set_callback(&op, ord ? ordered_cb : rec_cb, &r[i]);
-		t[i] = submit1(e, &op);
+		t[i] = t_submit1(e, &op);
 	}
 	for (unsigned i = 0; i < NQ; i++) {
 		if (!cancelled_index(i))
@@ -152,7 +118,7 @@ static void test_held(const struct t_config *c)
 		ASSERT_EQ(adma_wait(e, gt[i], 10 * SEC), 0);
 	ASSERT_EQ(adma_barrier(e, 10 * SEC), -ECANCELED);
 	ASSERT_EQ(t_drain(e), 0);
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 
 	for (unsigned i = 0; i < NQ; i++) {
 		ASSERT_EQ(atomic_load(&r[i].calls), 1);
@@ -173,11 +139,7 @@ static void test_held(const struct t_config *c)
 	}
 	ASSERT_EQ(atomic_load(&norder), NQ);
 	if (ord)
-		for (unsigned k = 1; k < NQ; k++)
-			if (order[k] <= order[k - 1])
-				T_FAILED("ORDERED: callback %u had ticket %" PRIu64
-					 " after ticket %" PRIu64,
-					 k, order[k], order[k - 1]);
+		t_check_ticket_order(order, NQ);
 
 	ASSERT_OK(adma_stats(e, &st));
 	ASSERT_UEQ(st.cancelled, ncancel);
@@ -205,7 +167,7 @@ static void test_completed(const struct t_config *c)
 	t_fill_random(src, sizeof(src), 4);
 	adma_prep_copy(&op, dst, src, sizeof(src));
 	adma_op_set_callback(&op, rec_cb, &r);
-	t = submit1(e, &op);
+	t = t_submit1(e, &op);
 	ASSERT_EQ(adma_wait(e, t, 10 * SEC), 0);
 	ASSERT_ERR(adma_cancel(e, t), -EBUSY); /* deferred: result still pending */
 	ASSERT_ERR(adma_cancel(e, t), -EBUSY);
@@ -221,7 +183,7 @@ static void test_completed(const struct t_config *c)
 		struct adma_stats st;
 
 		for (unsigned i = 0; i < 10; i++) {
-			t = submit1(e, &op);
+			t = t_submit1(e, &op);
 			ASSERT_ERR(adma_cancel(e, t), -EBUSY);
 		}
 		ASSERT_EQ(t_drain(e), 0);
@@ -247,7 +209,7 @@ struct race {
 static void *canceller(void *arg)
 {
 	struct race *rc = arg;
-	uint64_t deadline = t_now_ns() + (valgrind ? 300 : 30) * (uint64_t)SEC;
+	uint64_t deadline = t_deadline_s(30);
 
 	for (unsigned i = 0; i < rc->n; i++) {
 		while (atomic_load(&rc->published) <= i) {
@@ -267,7 +229,7 @@ static void *canceller(void *arg)
 
 static void test_race(const struct t_config *c)
 {
-	unsigned n = valgrind ? 200 : 6000, batch = 20;
+	unsigned n = t_valgrind() ? 200 : 6000, batch = 20;
 	struct adma_engine *e = t_engine(c, 0, 8192);
 	bool ord = c->flags & ADMA_CFG_ORDERED;
 	uint8_t src[256], *dst = malloc((size_t)n * 256);
@@ -302,7 +264,7 @@ static void test_race(const struct t_config *c)
 	ASSERT_EQ(pthread_join(tid, NULL), 0);
 	ncancel = atomic_load(&rc.ncancel);
 	ASSERT_EQ(t_drain(e), ncancel ? -ECANCELED : 0);
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *d = dst + (size_t)i * 256;
 
@@ -321,11 +283,7 @@ static void test_race(const struct t_config *c)
 		}
 	}
 	if (ord)
-		for (unsigned k = 1; k < n; k++)
-			if (order[k] <= order[k - 1])
-				T_FAILED("ORDERED: callback %u had ticket %" PRIu64
-					 " after ticket %" PRIu64,
-					 k, order[k], order[k - 1]);
+		t_check_ticket_order(order, n);
 	ASSERT_OK(adma_stats(e, &st));
 	ASSERT_UEQ(st.cancelled, ncancel);
 	ASSERT_UEQ(st.failed, ncancel);
@@ -341,7 +299,6 @@ static void test_race(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	FOR_EACH_CONFIG (c) {
 		test_completed(c);
 		if (c->backend == ADMA_BACKEND_INLINE)

@@ -10,52 +10,12 @@
 #define GUARD 64
 #define GUARD_BYTE 0xA5
 
-/* Big sizes shrink under valgrind (ADMA_TEST_VALGRIND=1) and ThreadSanitizer: same paths,
- * fewer bytes to check byte by byte. */
-#if defined(__SANITIZE_THREAD__)
-#define T_SLOW_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_SLOW_BUILD 1
-#endif
-#endif
-#ifndef T_SLOW_BUILD
-#define T_SLOW_BUILD 0
-#endif
-
-static bool valgrind;
-
-struct rec {
-	atomic_int calls;
-	uint64_t ticket;
-	int status;
-	size_t bytes;
-};
-
-static void rec_cb(void *arg, const struct adma_result *res)
-{
-	struct rec *r = arg;
-
-	r->ticket = res->ticket;
-	r->status = res->status;
-	r->bytes = res->bytes;
-	atomic_fetch_add(&r->calls, 1);
-}
-
-static void rec_reset(struct rec *r)
+static void rec_reset(struct t_rec *r)
 {
 	atomic_store(&r->calls, 0);
 	r->ticket = 0;
 	r->status = 1;
 	r->bytes = (size_t)-1;
-}
-
-static struct adma_stats stats_of(struct adma_engine *e)
-{
-	struct adma_stats st;
-
-	ASSERT_OK(adma_stats(e, &st));
-	return st;
 }
 
 /* Prepares dbuf for a copy of @src[0..n) to dbuf + GUARD + doff: guards around, and every
@@ -89,17 +49,17 @@ static void check_dst(const uint8_t *dbuf, size_t doff, const uint8_t *src, size
 /* Copies of every size at several offsets, rotating over four ways of learning completion. */
 static void test_sizes(const struct t_config *c)
 {
-	const size_t big1 = valgrind ? (64u << 10) + 3 : (1u << 20) + 3;
-	const size_t big2 = valgrind ? (256u << 10) + 1 : 16u << 20;
+	const size_t big1 = t_slow() ? (64u << 10) + 3 : (1u << 20) + 3;
+	const size_t big2 = t_slow() ? (256u << 10) + 1 : 16u << 20;
 	const size_t sizes[] = { 0, 1, 7, 64, 4095, 4096, 65537, big1, big2 };
 	const size_t offs[][2] = { { 0, 0 }, { 1, 3 }, { 13, 0 }, { 0, 63 } }; /* {src, dst} */
 	const size_t max_off = 64;
 	uint8_t *src = malloc(big2 + max_off);
 	uint8_t *dbuf = malloc(big2 + max_off + 2 * GUARD);
 	struct adma_engine *e = t_engine(c, 0, 0);
-	struct adma_stats before = stats_of(e), after;
+	struct adma_stats before = t_stats(e), after;
 	uint64_t nops = 0, nbytes = 0, last_ticket = 0;
-	struct rec r;
+	struct t_rec r;
 
 	ASSERT(src != NULL && dbuf != NULL);
 	t_fill_random(src, big2 + max_off, 0x5eed);
@@ -115,7 +75,7 @@ static void test_sizes(const struct t_config *c)
 			switch (o % 4) {
 			case 0: /* callback + adma_wait */
 				adma_prep_copy(&op, dst, src + soff, n);
-				adma_op_set_callback(&op, rec_cb, &r);
+				adma_op_set_callback(&op, t_rec_cb, &r);
 				ASSERT_EQ(adma_submit(e, &op, 1, &t), 1);
 				ASSERT_GT(t, last_ticket);
 				last_ticket = t;
@@ -142,7 +102,7 @@ static void test_sizes(const struct t_config *c)
 				ASSERT_EQ(t_drain(e), 0);
 				break;
 			case 2: /* adma_memcpy with a callback */
-				ASSERT_EQ(adma_memcpy(e, dst, src + soff, n, rec_cb, &r), 0);
+				ASSERT_EQ(adma_memcpy(e, dst, src + soff, n, t_rec_cb, &r), 0);
 				ASSERT_EQ(t_drain(e), 0);
 				ASSERT_EQ(atomic_load(&r.calls), 1);
 				ASSERT_EQ(r.status, 0);
@@ -163,7 +123,7 @@ static void test_sizes(const struct t_config *c)
 		}
 	}
 
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted - before.submitted, nops);
 	ASSERT_UEQ(after.completed - before.completed, nops);
 	ASSERT_UEQ(after.bytes - before.bytes, nbytes);
@@ -190,7 +150,7 @@ static void test_many_in_flight(const struct t_config *c)
 	};
 	uint8_t *src = malloc((size_t)N * SZ), *dst = malloc((size_t)N * SZ);
 	struct adma_engine *e = t_engine(c, 0, 0);
-	struct rec *r = calloc(N, sizeof(*r));
+	struct t_rec *r = calloc(N, sizeof(*r));
 
 	ASSERT(src && dst && r);
 	t_fill_random(src, (size_t)N * SZ, 7);
@@ -199,7 +159,7 @@ static void test_many_in_flight(const struct t_config *c)
 		size_t n = SZ - (size_t)i; /* a different length each */
 
 		rec_reset(&r[i]);
-		ASSERT_EQ(adma_memcpy(e, dst + (size_t)i * SZ, src + (size_t)i * SZ, n, rec_cb,
+		ASSERT_EQ(adma_memcpy(e, dst + (size_t)i * SZ, src + (size_t)i * SZ, n, t_rec_cb,
 				      &r[i]),
 			  0);
 	}
@@ -224,8 +184,8 @@ static void test_many_in_flight(const struct t_config *c)
 static void test_zero(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 0);
-	struct adma_stats before = stats_of(e), after;
-	struct rec r1, r2, r3;
+	struct adma_stats before = t_stats(e), after;
+	struct t_rec r1, r2, r3;
 	struct adma_op op;
 	uint64_t t = 0;
 	uint8_t byte = 0x11;
@@ -234,17 +194,17 @@ static void test_zero(const struct t_config *c)
 	rec_reset(&r2);
 	rec_reset(&r3);
 	adma_prep_copy(&op, NULL, NULL, 0);
-	adma_op_set_callback(&op, rec_cb, &r1);
+	adma_op_set_callback(&op, t_rec_cb, &r1);
 	ASSERT_EQ(adma_submit(e, &op, 1, &t), 1);
 	ASSERT_GT(t, 0);
 	ASSERT_EQ(adma_wait(e, t, -1), 0);
-	ASSERT_EQ(adma_memcpy(e, NULL, NULL, 0, rec_cb, &r2), 0);
+	ASSERT_EQ(adma_memcpy(e, NULL, NULL, 0, t_rec_cb, &r2), 0);
 	ASSERT_EQ(adma_memcpy(e, NULL, NULL, 0, NULL, NULL), 0);
 	/* n == 0 with one NULL pointer, and with equal pointers: nothing to overlap. */
 	adma_prep_copy(&op, &byte, NULL, 0);
 	ASSERT_EQ(adma_submit(e, &op, 1, NULL), 1);
 	adma_prep_copy(&op, &byte, &byte, 0);
-	adma_op_set_callback(&op, rec_cb, &r3);
+	adma_op_set_callback(&op, t_rec_cb, &r3);
 	ASSERT_EQ(adma_submit(e, &op, 1, NULL), 1);
 	ASSERT_EQ(t_drain(e), 0);
 	ASSERT_EQ(byte, 0x11);
@@ -259,7 +219,7 @@ static void test_zero(const struct t_config *c)
 	ASSERT_EQ(atomic_load(&r3.calls), 1);
 	ASSERT_EQ(r3.status, 0);
 	ASSERT_UEQ(r3.bytes, 0);
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted - before.submitted, 5);
 	ASSERT_UEQ(after.completed - before.completed, 5);
 	ASSERT_UEQ(after.bytes - before.bytes, 0);
@@ -288,7 +248,7 @@ static void test_batch(const struct t_config *c)
 	struct adma_op ops[N];
 	uint64_t tickets[N], first = 0;
 	uint8_t *src = malloc(2 * N * 1000 + 16), *dst = malloc(2 * N * 1000 + 16);
-	struct adma_stats before = stats_of(e), after;
+	struct adma_stats before = t_stats(e), after;
 	uint64_t want_bytes = 0;
 
 	ASSERT(src && dst);
@@ -337,7 +297,7 @@ static void test_batch(const struct t_config *c)
 			ASSERT_EQ(dst[i * 1000 + k], 0);
 		ASSERT(memcmp(dst + (N + i) * 1000, src + (N + i) * 1000, 1000) == 0);
 	}
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted - before.submitted, 2 * N + 1);
 	ASSERT_UEQ(after.completed - before.completed, 2 * N + 1);
 	ASSERT_UEQ(after.bytes - before.bytes, want_bytes);
@@ -358,9 +318,6 @@ static void test_batch(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = T_SLOW_BUILD ||
-		   (getenv("ADMA_TEST_VALGRIND") && atoi(getenv("ADMA_TEST_VALGRIND")));
-
 	FOR_EACH_CONFIG (c) {
 		test_zero(c);
 		test_sizes(c);

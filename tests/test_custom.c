@@ -9,31 +9,6 @@
  */
 #include "helpers.h"
 
-struct rec {
-	atomic_int calls;
-	uint64_t ticket;
-	int status;
-	size_t bytes;
-};
-
-static void rec_cb(void *arg, const struct adma_result *res)
-{
-	struct rec *r = arg;
-
-	r->ticket = res->ticket;
-	r->status = res->status;
-	r->bytes = res->bytes;
-	atomic_fetch_add(&r->calls, 1);
-}
-
-static struct adma_stats stats_of(struct adma_engine *e)
-{
-	struct adma_stats st;
-
-	ASSERT_OK(adma_stats(e, &st));
-	return st;
-}
-
 /* What an operator saw, and what it should do. */
 struct ctx {
 	atomic_int calls;
@@ -71,11 +46,11 @@ static void run_one(struct adma_engine *e, const struct t_config *c, void *dst, 
 		    struct ctx *x, int want_status, size_t want_bytes)
 {
 	struct adma_op op;
-	struct rec r = { 0 };
+	struct t_rec r = { 0 };
 	uint64_t t = 0;
 
 	adma_prep_custom(&op, op_record, dst, src, x);
-	adma_op_set_callback(&op, rec_cb, &r);
+	adma_op_set_callback(&op, t_rec_cb, &r);
 	ASSERT_EQ(adma_submit(e, &op, 1, &t), 1);
 	ASSERT_EQ(adma_wait(e, t, -1), want_status);
 	ASSERT_EQ(atomic_load(&x->calls), 1);
@@ -102,7 +77,7 @@ static void run_one(struct adma_engine *e, const struct t_config *c, void *dst, 
 static void test_results(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 0);
-	struct adma_stats before = stats_of(e), after;
+	struct adma_stats before = t_stats(e), after;
 	uint8_t src[100], dst[100];
 	struct ctx x;
 
@@ -127,7 +102,7 @@ static void test_results(const struct t_config *c)
 	ctx_init(&x, 0, 2);
 	run_one(e, c, dst, dst, &x, 0, 2);
 
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted - before.submitted, 6);
 	ASSERT_UEQ(after.completed - before.completed, 6);
 	ASSERT_UEQ(after.failed - before.failed, 0);
@@ -139,7 +114,7 @@ static void test_results(const struct t_config *c)
 	run_one(e, c, dst, src, &x, -EIO, 0);
 	ctx_init(&x, 0, -ENOSPC);
 	run_one(e, c, NULL, NULL, &x, -ENOSPC, 0);
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted - before.submitted, 2);
 	ASSERT_UEQ(after.completed - before.completed, 2);
 	ASSERT_UEQ(after.failed - before.failed, 2);
@@ -167,14 +142,14 @@ static void test_batch(const struct t_config *c)
 	struct adma_engine *e = t_engine(c, 0, 0);
 	struct adma_op ops[N];
 	atomic_int slots[N], total;
-	struct rec r[N];
+	struct t_rec r[N];
 
 	memset(r, 0, sizeof(r));
 	atomic_store(&total, 0);
 	for (int i = 0; i < N; i++) {
 		atomic_store(&slots[i], 0);
 		adma_prep_custom(&ops[i], op_count, &slots[i], NULL, &total);
-		adma_op_set_callback(&ops[i], rec_cb, &r[i]);
+		adma_op_set_callback(&ops[i], t_rec_cb, &r[i]);
 	}
 	ASSERT_EQ(adma_submit(e, ops, N, NULL), N);
 	ASSERT_EQ(t_drain(e), 0);
@@ -208,27 +183,27 @@ static void test_mixed_failures(const struct t_config *c)
 	ASSERT_EQ(t_drain(e), 0);
 	for (int i = 0; i < 5; i++)
 		ASSERT_EQ(atomic_load(&x[i].calls), 1);
-	ASSERT_UEQ(stats_of(e).failed, 2);
+	ASSERT_UEQ(t_stats(e).failed, 2);
 	ASSERT_OK(adma_engine_destroy(&e));
 }
 
 static void test_null_fn(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 0);
-	struct adma_stats before = stats_of(e), after;
-	struct rec r = { 0 };
+	struct adma_stats before = t_stats(e), after;
+	struct t_rec r = { 0 };
 	struct adma_op op;
 	int x = 0;
 
 	adma_prep_custom(&op, NULL, &x, &x, &x);
-	adma_op_set_callback(&op, rec_cb, &r);
+	adma_op_set_callback(&op, t_rec_cb, &r);
 	ASSERT_ERR(adma_submit(e, &op, 1, NULL), -EINVAL);
 	ASSERT(strstr(adma_last_error(), "adma") != NULL);
 	adma_prep_custom(&op, NULL, NULL, NULL, NULL);
 	ASSERT_ERR(adma_submit(e, &op, 1, NULL), -EINVAL);
 	ASSERT_EQ(t_drain(e), 0);
 	ASSERT_EQ(atomic_load(&r.calls), 0);
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted, before.submitted);
 	ASSERT_UEQ(after.completed, before.completed);
 	ASSERT_OK(adma_engine_destroy(&e));

@@ -12,10 +12,7 @@
  */
 #include "helpers.h"
 
-#define SEC 1000000000LL
 #define SHORT_NS 100000000LL /* 100 ms */
-
-static bool valgrind;
 
 struct probe {
 	struct adma_engine *e;	   /* the engine it runs in */
@@ -99,7 +96,7 @@ static uint64_t done_op(struct adma_engine *e)
 /* Polls (for deferred engines) until the probe ran; bounded. */
 static void wait_ran(struct adma_engine *e, struct probe *p)
 {
-	uint64_t deadline = t_now_ns() + (valgrind ? 300 : 30) * (uint64_t)SEC;
+	uint64_t deadline = t_deadline_s(30);
 
 	while (!atomic_load(&p->ran) && t_now_ns() < deadline) {
 		adma_poll(e, NULL, UINT32_MAX);
@@ -151,7 +148,6 @@ static void test_from_operator(const struct t_config *c, struct adma_engine *oth
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	FOR_EACH_CONFIG (c) {
 		struct adma_engine *other;
 

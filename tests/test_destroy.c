@@ -10,18 +10,6 @@
  */
 #include "helpers.h"
 
-#define SEC 1000000000LL
-
-static bool valgrind;
-static atomic_int bg_errors;
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond) && atomic_fetch_add(&bg_errors, 1) < 20)                          \
-			fprintf(stderr, "%s:%d: [%s] check failed off the main thread: %s\n", \
-				__FILE__, __LINE__, t_config_name, #cond);                    \
-	} while (0)
-
 struct many {
 	unsigned n;
 	size_t sz;
@@ -43,12 +31,6 @@ static void many_cb(void *arg, const struct adma_result *res)
 	atomic_fetch_add(&a->m->calls[a->i], 1);
 }
 
-static long op_eio(void *dst, const void *src, void *arg)
-{
-	(void)dst, (void)src, (void)arg;
-	return -EIO;
-}
-
 /* Submits m->n ops: copies, every 50th a failing custom op. */
 static void submit_many(struct adma_engine *e, struct many *m, struct op_arg *args,
 			uint64_t *tickets)
@@ -58,7 +40,7 @@ static void submit_many(struct adma_engine *e, struct many *m, struct op_arg *ar
 
 		args[i] = (struct op_arg){ m, i };
 		if (i % 50 == 49)
-			adma_prep_custom(&op, op_eio, NULL, NULL, NULL);
+			adma_prep_custom(&op, t_op_eio, NULL, NULL, NULL);
 		else
 			adma_prep_copy(&op, m->dst + (size_t)i * m->sz, m->src, m->sz);
 		adma_op_set_callback(&op, many_cb, &args[i]);
@@ -107,7 +89,7 @@ static void many_free(struct many *m)
 /* 1000 copies of 64 KiB, destroyed at once. */
 static void test_in_flight(const struct t_config *c)
 {
-	struct many *m = many_new(valgrind ? 100 : 1000, valgrind ? 4096 : 64 << 10);
+	struct many *m = many_new(t_valgrind() ? 100 : 1000, t_valgrind() ? 4096 : 64 << 10);
 	struct op_arg *args = calloc(m->n, sizeof(*args));
 	struct adma_engine *e = t_engine(c, 0, 0);
 
@@ -138,23 +120,17 @@ static void *opener_main(void *arg)
 
 static void test_held(const struct t_config *c)
 {
-	struct many *m = many_new(valgrind ? 50 : 500, 4096);
+	struct many *m = many_new(t_valgrind() ? 50 : 500, 4096);
 	struct op_arg *args = calloc(m->n, sizeof(*args));
 	bool *cancelled = calloc(m->n, sizeof(*cancelled));
 	uint64_t *tickets = calloc(m->n, sizeof(*tickets));
 	struct adma_engine *e = t_engine(c, 0, 0);
-	unsigned ng = (c->flags & ADMA_CFG_ORDERED) ? 1 : c->workers;
 	struct t_gate g = { 0 };
 	struct opener o = { &g, 50 };
-	struct adma_op op;
 	pthread_t tid;
 
 	ASSERT(args && cancelled && tickets);
-	for (unsigned i = 0; i < ng; i++) {
-		adma_prep_custom(&op, t_gate_op, NULL, NULL, &g);
-		ASSERT_EQ(adma_submit(e, &op, 1, NULL), 1);
-	}
-	t_gate_wait_entered(&g, (int)ng);
+	t_hold_workers(e, c, &g, NULL);
 	submit_many(e, m, args, tickets);
 	for (unsigned i = 3; i < m->n; i += 7) {
 		ASSERT_EQ(adma_cancel(e, tickets[i]), 0);
@@ -203,7 +179,7 @@ static void test_chains(const struct t_config *c)
 	enum {
 		NCHAINS = 8
 	};
-	unsigned len = valgrind ? 10 : 50;
+	unsigned len = t_valgrind() ? 10 : 50;
 	struct chain ch[NCHAINS];
 	struct adma_engine *e = t_engine(c, 0, 0);
 
@@ -222,7 +198,7 @@ static void test_chains(const struct t_config *c)
 	}
 	ASSERT_OK(adma_engine_destroy(&e));
 	ASSERT(e == NULL);
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 	for (unsigned k = 0; k < NCHAINS; k++) {
 		ASSERT_EQ(atomic_load(&ch[k].calls), len);
 		for (unsigned i = 0; i < len; i++)
@@ -253,7 +229,6 @@ static void test_pending_deferred(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	ASSERT_OK(adma_engine_destroy(NULL));
 	FOR_EACH_CONFIG (c) {
 		struct adma_engine *e = t_engine(c, 0, 0);

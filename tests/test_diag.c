@@ -8,14 +8,6 @@
  */
 #include "helpers.h"
 
-static struct adma_stats stats_of(struct adma_engine *e)
-{
-	struct adma_stats st;
-
-	ASSERT_OK(adma_stats(e, &st));
-	return st;
-}
-
 static void test_strerror(void)
 {
 	const int errs[] = { -EINVAL, -EAGAIN,	-EDEADLK, -ETIMEDOUT, -ECANCELED, -EBUSY,
@@ -52,27 +44,6 @@ static void test_strerror(void)
 		ASSERT(adma_strerror(unknown[i]) != NULL);
 }
 
-struct rec {
-	atomic_int calls;
-	int status;
-};
-
-static void rec_cb(void *arg, const struct adma_result *res)
-{
-	struct rec *r = arg;
-
-	r->status = res->status;
-	atomic_fetch_add(&r->calls, 1);
-}
-
-static long op_fail(void *dst, const void *src, void *arg)
-{
-	(void)dst;
-	(void)src;
-	(void)arg;
-	return -EIO;
-}
-
 static long op_five(void *dst, const void *src, void *arg)
 {
 	(void)src;
@@ -85,12 +56,12 @@ static long op_five(void *dst, const void *src, void *arg)
 static void test_stats(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 0);
-	struct adma_stats st = stats_of(e);
+	struct adma_stats st = t_stats(e);
 	uint8_t src[4096], dst[8192];
 	const uint8_t pat[2] = { 1, 2 };
 	struct adma_sge sg[2];
 	struct adma_op ops[8];
-	struct rec r = { 0 };
+	struct t_rec r = { 0 };
 	uint64_t t[8];
 
 	/* A fresh engine counts nothing. */
@@ -113,8 +84,8 @@ static void test_stats(const struct t_config *c)
 	adma_prep_fill(&ops[2], dst + 2000, 300, pat, 2);
 	adma_prep_copy_sg(&ops[3], sg, 2);
 	adma_prep_custom(&ops[4], op_five, dst + 3000, NULL, NULL);
-	adma_prep_custom(&ops[5], op_fail, NULL, NULL, NULL);
-	adma_op_set_callback(&ops[5], rec_cb, &r);
+	adma_prep_custom(&ops[5], t_op_eio, NULL, NULL, NULL);
+	adma_op_set_callback(&ops[5], t_rec_cb, &r);
 	adma_prep_copy(&ops[6], dst + 6000, src, 2000);
 	ASSERT_EQ(adma_submit(e, ops, 7, t), 7);
 	ASSERT_EQ(adma_wait(e, t[5], -1), -EIO);
@@ -122,7 +93,7 @@ static void test_stats(const struct t_config *c)
 	ASSERT_EQ(atomic_load(&r.calls), 1);
 	ASSERT_EQ(r.status, -EIO);
 
-	st = stats_of(e);
+	st = t_stats(e);
 	ASSERT_UEQ(st.submitted, 7);
 	ASSERT_UEQ(st.completed, 7);
 	ASSERT_UEQ(st.failed, 1);
@@ -143,7 +114,7 @@ static void test_stats(const struct t_config *c)
 	/* Rejected submits count nowhere. */
 	adma_prep_copy(&ops[0], dst, dst, 10);
 	ASSERT_ERR(adma_submit(e, ops, 1, NULL), -EINVAL);
-	ASSERT_UEQ(stats_of(e).submitted, 7);
+	ASSERT_UEQ(t_stats(e).submitted, 7);
 
 	/* Deferred engines: results wait in "pending" until adma_poll(). */
 	if (t_deferred(c)) {
@@ -152,11 +123,11 @@ static void test_stats(const struct t_config *c)
 		ASSERT_EQ(adma_submit(e, ops, 2, t), 2);
 		ASSERT_EQ(adma_wait(e, t[0], -1), 0);
 		ASSERT_EQ(adma_wait(e, t[1], -1), 0);
-		st = stats_of(e);
+		st = t_stats(e);
 		ASSERT_UEQ(st.completed, 9);
 		ASSERT_UEQ(st.pending, 2);
 		ASSERT_EQ(t_drain(e), 0);
-		ASSERT_UEQ(stats_of(e).pending, 0);
+		ASSERT_UEQ(t_stats(e).pending, 0);
 	}
 	ASSERT_OK(adma_engine_destroy(&e));
 }
@@ -187,7 +158,7 @@ static void test_peak(const struct t_config *c)
 		adma_prep_copy(&op, dst[i], src[i], 64);
 		ASSERT_EQ(adma_submit(e, &op, 1, NULL), 1);
 	}
-	st = stats_of(e);
+	st = t_stats(e);
 	ASSERT_UEQ(st.submitted, gates + 10);
 	/* An engine may run a small op in the submitting thread: those are no longer in flight.
 	 * Every other op is held behind the gates. */
@@ -196,7 +167,7 @@ static void test_peak(const struct t_config *c)
 	ASSERT_GE(st.backlog_peak, gates + 10 - st.inlined);
 	atomic_store(&gate.open, 1);
 	ASSERT_EQ(t_drain(e), 0);
-	st = stats_of(e);
+	st = t_stats(e);
 	ASSERT_UEQ(st.in_flight, 0);
 	ASSERT_UEQ(st.completed, gates + 10);
 	ASSERT_GE(st.backlog_peak, gates + 10 - st.inlined);

@@ -9,21 +9,6 @@
 
 #include <sched.h>
 
-/* Big sizes shrink under valgrind (ADMA_TEST_VALGRIND=1) and ThreadSanitizer: same paths,
- * fewer bytes to check byte by byte. */
-#if defined(__SANITIZE_THREAD__)
-#define T_SLOW_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_SLOW_BUILD 1
-#endif
-#endif
-#ifndef T_SLOW_BUILD
-#define T_SLOW_BUILD 0
-#endif
-
-static bool valgrind;
-
 /* A config for @backend/@workers with ADMA_CFG_QUIET so that rejected configs stay silent. */
 static struct adma_config quiet_config(unsigned backend, unsigned workers)
 {
@@ -34,15 +19,6 @@ static struct adma_config quiet_config(unsigned backend, unsigned workers)
 	cfg.workers = workers;
 	cfg.flags = ADMA_CFG_QUIET;
 	return cfg;
-}
-
-static struct adma_stats stats_of(struct adma_engine *e)
-{
-	struct adma_stats st;
-
-	memset(&st, 0xff, sizeof(st));
-	ASSERT_OK(adma_stats(e, &st));
-	return st;
 }
 
 /* One small copy through @e, completed and checked: the engine is usable. */
@@ -102,7 +78,7 @@ static void test_defaults(void)
 	t_config_name = "cfg NULL";
 	ASSERT_OK(adma_engine_create(&e, NULL));
 	ASSERT(e != NULL);
-	st = stats_of(e);
+	st = t_stats(e);
 	ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
 	ASSERT_UEQ(st.workers, auto_workers());
 	ASSERT_UEQ(st.submitted, 0);
@@ -117,7 +93,7 @@ static void test_defaults(void)
 	memset(&cfg, 0, sizeof(cfg));
 	ASSERT_OK(adma_engine_create(&e, &cfg));
 	ASSERT(e != NULL);
-	st = stats_of(e);
+	st = t_stats(e);
 	ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
 	ASSERT_UEQ(st.workers, auto_workers());
 	smoke_copy(e);
@@ -138,7 +114,7 @@ static void test_defaults(void)
 		ASSERT_UEQ(cfg.reserved[i], 0);
 	ASSERT_OK(adma_engine_create(&e, &cfg));
 	ASSERT(e != NULL);
-	st = stats_of(e);
+	st = t_stats(e);
 	ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
 	ASSERT_GE(st.workers, 1);
 	smoke_copy(e);
@@ -148,7 +124,7 @@ static void test_defaults(void)
 	t_config_name = "backend AUTO";
 	cfg = quiet_config(ADMA_BACKEND_AUTO, 0);
 	ASSERT_OK(adma_engine_create(&e, &cfg));
-	st = stats_of(e);
+	st = t_stats(e);
 	ASSERT_UEQ(st.workers, auto_workers());
 	smoke_copy(e);
 	ASSERT_OK(adma_engine_destroy(&e));
@@ -255,7 +231,7 @@ static void test_larger_struct(void)
 	cfg->size = total;
 	ASSERT_OK(adma_engine_create(&e, cfg));
 	ASSERT(e != NULL);
-	ASSERT_UEQ(stats_of(e).workers, 2);
+	ASSERT_UEQ(t_stats(e).workers, 2);
 	smoke_copy(e);
 	ASSERT_OK(adma_engine_destroy(&e));
 
@@ -286,13 +262,13 @@ static void test_workers_and_backlog(void)
 	for (size_t i = 0; i < sizeof(workers) / sizeof(workers[0]); i++) {
 		char name[64];
 
-		if (valgrind && workers[i] > 8)
+		if (t_slow() && workers[i] > 8)
 			continue; /* hundreds of threads are slow under valgrind */
 		snprintf(name, sizeof(name), "threads workers=%u", workers[i]);
 		t_config_name = name;
 		cfg = quiet_config(ADMA_BACKEND_THREADS, workers[i]);
 		ASSERT_OK(adma_engine_create(&e, &cfg));
-		st = stats_of(e);
+		st = t_stats(e);
 		ASSERT_UEQ(st.workers, workers[i]);
 		ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
 		smoke_copy(e);
@@ -304,7 +280,7 @@ static void test_workers_and_backlog(void)
 	t_config_name = "threads workers=0";
 	cfg = quiet_config(ADMA_BACKEND_THREADS, 0);
 	ASSERT_OK(adma_engine_create(&e, &cfg));
-	st = stats_of(e);
+	st = t_stats(e);
 	ASSERT_GE(st.workers, 1);
 	ASSERT_LE(st.workers, 16);
 	ASSERT_UEQ(st.workers, auto_workers());
@@ -318,7 +294,7 @@ static void test_workers_and_backlog(void)
 		t_config_name = "inline";
 		cfg = quiet_config(ADMA_BACKEND_INLINE, inline_workers[i]);
 		ASSERT_OK(adma_engine_create(&e, &cfg));
-		ASSERT_UEQ(stats_of(e).workers, 0);
+		ASSERT_UEQ(t_stats(e).workers, 0);
 		smoke_copy(e);
 		ASSERT_OK(adma_engine_destroy(&e));
 	}
@@ -338,7 +314,7 @@ static void test_workers_and_backlog(void)
 			cfg = quiet_config(backends[k], k ? 0 : 2);
 			cfg.backlog = backlogs[b];
 			ASSERT_OK(adma_engine_create(&e, &cfg));
-			st = stats_of(e);
+			st = t_stats(e);
 			ASSERT_UEQ(st.backlog, backlogs[b] ? backlogs[b] : ADMA_BACKLOG_DEFAULT);
 			smoke_copy(e);
 			ASSERT_OK(adma_engine_destroy(&e));
@@ -369,7 +345,7 @@ static void test_matrix(void)
 {
 	FOR_EACH_CONFIG (c) {
 		struct adma_engine *e = t_engine(c, 0, 0);
-		struct adma_stats st = stats_of(e);
+		struct adma_stats st = t_stats(e);
 
 		ASSERT_UEQ(st.workers, c->backend == ADMA_BACKEND_INLINE ? 0 : c->workers);
 		ASSERT_UEQ(st.backlog, ADMA_BACKLOG_DEFAULT);
@@ -400,7 +376,7 @@ static void test_many_engines(void)
 		N = 16
 	};
 	struct adma_engine *es[N];
-	const int rounds = valgrind ? 2 : 10;
+	const int rounds = t_slow() ? 2 : 10;
 
 	t_config_name = "many engines";
 	for (int r = 0; r < rounds; r++) {
@@ -439,9 +415,6 @@ static void test_version(void)
 
 int main(void)
 {
-	valgrind = T_SLOW_BUILD ||
-		   (getenv("ADMA_TEST_VALGRIND") && atoi(getenv("ADMA_TEST_VALGRIND")));
-
 	test_version();
 	test_destroy_null();
 	test_defaults();

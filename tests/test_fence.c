@@ -17,18 +17,7 @@
 
 #include <sched.h>
 
-#define SEC 1000000000LL
 #define MAXOPS 64
-
-static bool valgrind;
-static atomic_int bg_errors;
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond) && atomic_fetch_add(&bg_errors, 1) < 20)                          \
-			fprintf(stderr, "%s:%d: [%s] check failed off the main thread: %s\n", \
-				__FILE__, __LINE__, t_config_name, #cond);                    \
-	} while (0)
 
 static const struct t_config extra_configs[] = {
 	{ "threads-4-deferred", ADMA_BACKEND_THREADS, 4, ADMA_CFG_DEFER_CALLBACKS },
@@ -106,7 +95,7 @@ struct rendezvous {
 static long op_rendezvous(void *dst, const void *src, void *arg)
 {
 	struct rendezvous *rv = arg;
-	uint64_t deadline = t_now_ns() + (valgrind ? 60 : 10) * (uint64_t)SEC;
+	uint64_t deadline = t_now_ns() + (t_valgrind() ? 60 : 10) * (uint64_t)SEC;
 
 	(void)dst, (void)src;
 	atomic_fetch_add(&rv->arrived, 1);
@@ -132,14 +121,6 @@ static long op_late_write(void *dst, const void *src, void *arg)
 	return (long)w->n;
 }
 
-static uint64_t submit1(struct adma_engine *e, struct adma_op *op)
-{
-	uint64_t t = 0;
-
-	ASSERT_EQ(adma_submit(e, op, 1, &t), 1);
-	return t;
-}
-
 static void prep_rec(struct adma_op *op, struct rec *r)
 {
 	if (r->custom)
@@ -153,7 +134,7 @@ static void test_slow_then_fence(const struct t_config *c)
 {
 	bool threads = c->backend != ADMA_BACKEND_INLINE;
 	unsigned nslow = threads ? 2 * c->workers : 2, ncopy = 6, nb = 0;
-	size_t maxsz = valgrind ? 256 << 10 : 4 << 20;
+	size_t maxsz = t_valgrind() ? 256 << 10 : 4 << 20;
 	const size_t sizes[6] = { 1, 100, 4096 + 3, 65536, maxsz / 3, maxsz };
 	uint8_t *src = malloc(maxsz);
 	struct rec *before = calloc(nslow + ncopy, sizeof(*before));
@@ -185,36 +166,36 @@ static void test_slow_then_fence(const struct t_config *c)
 			ASSERT(r->dst);
 		}
 		prep_rec(&op, r);
-		submit1(e, &op);
+		t_submit1(e, &op);
 	}
 	f.nbefore = nb;
 	adma_prep_custom(&op, op_fence, NULL, NULL, &f);
 	adma_op_set_flags(&op, ADMA_OP_FENCE);
-	tf = submit1(e, &op);
+	tf = t_submit1(e, &op);
 
 	/* after the fence: two ops free to run at once */
 	if (concurrent) {
 		for (unsigned k = 0; k < 2; k++) {
 			adma_prep_custom(&op, op_rendezvous, NULL, NULL, &rv);
-			tr[k] = submit1(e, &op);
+			tr[k] = t_submit1(e, &op);
 		}
 	}
 	/* a fence copy of a buffer the op before it writes last */
 	adma_prep_custom(&op, op_late_write, NULL, NULL, &w);
-	submit1(e, &op);
+	t_submit1(e, &op);
 	adma_prep_copy(&op, wout, wbuf, sizeof(wbuf));
 	adma_op_set_flags(&op, ADMA_OP_FENCE);
-	submit1(e, &op);
+	t_submit1(e, &op);
 	/* a fence fill over a buffer the op before it writes last */
 	adma_prep_custom(&op, op_late_write, NULL, NULL, &v);
-	submit1(e, &op);
+	t_submit1(e, &op);
 	adma_prep_fill(&op, vbuf, sizeof(vbuf), &pat, 1);
 	adma_op_set_flags(&op, ADMA_OP_FENCE);
-	submit1(e, &op);
+	t_submit1(e, &op);
 
-	ASSERT_EQ(adma_wait(e, tf, (valgrind ? 300 : 30) * SEC), 0);
+	ASSERT_EQ(adma_wait(e, tf, (t_valgrind() ? 300 : 30) * SEC), 0);
 	for (unsigned k = 0; concurrent && k < 2; k++) {
-		int rc = adma_wait(e, tr[k], (valgrind ? 300 : 30) * SEC);
+		int rc = adma_wait(e, tr[k], (t_valgrind() ? 300 : 30) * SEC);
 
 		if (rc != 0)
 			T_FAILED("rendezvous op %u after the fence returned %d: ops after a fence "
@@ -223,7 +204,7 @@ static void test_slow_then_fence(const struct t_config *c)
 	}
 	ASSERT_EQ(t_drain(e), 0);
 	ASSERT_OK(adma_engine_destroy(&e));
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 
 	for (unsigned i = 0; i < nb; i++) {
 		struct rec *r = &before[i];
@@ -254,8 +235,8 @@ static void test_slow_then_fence(const struct t_config *c)
 /* Rounds of random ops, each closed by a fence that checks everything since the start. */
 static void test_rounds(const struct t_config *c)
 {
-	unsigned rounds = valgrind ? 4 : 20;
-	size_t maxsz = valgrind ? 16 << 10 : 256 << 10;
+	unsigned rounds = t_valgrind() ? 4 : 20;
+	size_t maxsz = t_valgrind() ? 16 << 10 : 256 << 10;
 	uint64_t rs = 99;
 	uint8_t *src = malloc(maxsz);
 	struct rec *recs = calloc(rounds * 16, sizeof(*recs));
@@ -296,7 +277,7 @@ static void test_rounds(const struct t_config *c)
 	}
 	ASSERT_EQ(t_drain(e), 0);
 	ASSERT_OK(adma_engine_destroy(&e));
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 	for (unsigned round = 1; round < rounds; round++)
 		ASSERT_LT(fences[round - 1].start, fences[round].start);
 	for (unsigned i = 0; i < n; i++)
@@ -314,13 +295,9 @@ static void run(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	FOR_EACH_CONFIG (c) {
 		run(c);
 	}
-	for (size_t i = 0; i < sizeof(extra_configs) / sizeof(extra_configs[0]); i++) {
-		t_config_name = extra_configs[i].name;
-		run(&extra_configs[i]);
-	}
+	t_run_configs(extra_configs, sizeof(extra_configs) / sizeof(extra_configs[0]), run);
 	return T_PASS;
 }

@@ -11,46 +11,6 @@
 #define GUARD 64
 #define GUARD_BYTE 0xA5
 
-/* Big sizes shrink under valgrind (ADMA_TEST_VALGRIND=1) and ThreadSanitizer: same paths,
- * fewer bytes to check byte by byte. */
-#if defined(__SANITIZE_THREAD__)
-#define T_SLOW_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_SLOW_BUILD 1
-#endif
-#endif
-#ifndef T_SLOW_BUILD
-#define T_SLOW_BUILD 0
-#endif
-
-static bool valgrind;
-
-struct rec {
-	atomic_int calls;
-	uint64_t ticket;
-	int status;
-	size_t bytes;
-};
-
-static void rec_cb(void *arg, const struct adma_result *res)
-{
-	struct rec *r = arg;
-
-	r->ticket = res->ticket;
-	r->status = res->status;
-	r->bytes = res->bytes;
-	atomic_fetch_add(&r->calls, 1);
-}
-
-static struct adma_stats stats_of(struct adma_engine *e)
-{
-	struct adma_stats st;
-
-	ASSERT_OK(adma_stats(e, &st));
-	return st;
-}
-
 /* A pattern of @len distinct bytes, none equal to the guard byte. */
 static void make_pattern(uint8_t *p, size_t len, unsigned salt)
 {
@@ -83,15 +43,15 @@ static void check_fill(const uint8_t *dbuf, size_t doff, size_t n, const uint8_t
 
 static void test_patterns(const struct t_config *c)
 {
-	const size_t big1 = valgrind ? (64u << 10) + 3 : (1u << 20) + 3;
-	const size_t big2 = valgrind ? (256u << 10) + 5 : (4u << 20) + 5;
+	const size_t big1 = t_slow() ? (64u << 10) + 3 : (1u << 20) + 3;
+	const size_t big2 = t_slow() ? (256u << 10) + 5 : (4u << 20) + 5;
 	const size_t sizes[] = { 0,  1,	 2,  3,	 5,   7,    8,	  9,	15,    16,   17,  31,
 				 33, 63, 64, 65, 100, 4095, 4096, 4097, 65537, big1, big2 };
 	const size_t plens[] = { 1, 2, 4, 8, 16 };
 	const size_t doffs[] = { 0, 3, 8 };
 	uint8_t *dbuf = malloc(big2 + 16 + 2 * GUARD);
 	struct adma_engine *e = t_engine(c, 0, 0);
-	struct adma_stats before = stats_of(e), after;
+	struct adma_stats before = t_stats(e), after;
 	uint64_t nops = 0, nbytes = 0;
 	unsigned salt = 0;
 
@@ -103,7 +63,7 @@ static void test_patterns(const struct t_config *c)
 				uint8_t want[16];
 				uint8_t *pat;
 				struct adma_op op;
-				struct rec r = { 0 };
+				struct t_rec r = { 0 };
 				uint64_t t = 0;
 
 				if (n > (1u << 20) && o != 0)
@@ -124,7 +84,7 @@ static void test_patterns(const struct t_config *c)
 				memset(pat, 0xEE, plen);
 				free(pat);
 				if (s % 2)
-					adma_op_set_callback(&op, rec_cb, &r);
+					adma_op_set_callback(&op, t_rec_cb, &r);
 				ASSERT_EQ(adma_submit(e, &op, 1, &t), 1);
 				ASSERT_EQ(adma_wait(e, t, -1), 0);
 				check_fill(dbuf, doff, n, want, plen);
@@ -142,7 +102,7 @@ static void test_patterns(const struct t_config *c)
 			}
 		}
 	}
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted - before.submitted, nops);
 	ASSERT_UEQ(after.completed - before.completed, nops);
 	ASSERT_UEQ(after.bytes - before.bytes, nbytes);
@@ -195,12 +155,12 @@ static void test_zero(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 0);
 	struct adma_op op;
-	struct rec r = { 0 };
+	struct t_rec r = { 0 };
 	const uint8_t pat[4] = { 1, 2, 3, 4 };
 	uint64_t t = 0;
 
 	adma_prep_fill(&op, NULL, 0, pat, 4);
-	adma_op_set_callback(&op, rec_cb, &r);
+	adma_op_set_callback(&op, t_rec_cb, &r);
 	ASSERT_EQ(adma_submit(e, &op, 1, &t), 1);
 	ASSERT_EQ(adma_wait(e, t, -1), 0);
 	ASSERT_EQ(t_drain(e), 0);
@@ -217,8 +177,8 @@ static void test_bad_lengths(const struct t_config *c)
 	uint8_t pat[512];
 	uint8_t dst[256];
 	struct adma_engine *e = t_engine(c, 0, 0);
-	struct adma_stats before = stats_of(e), after;
-	struct rec r = { 0 };
+	struct adma_stats before = t_stats(e), after;
+	struct t_rec r = { 0 };
 	struct adma_op op;
 
 	memset(pat, 0x3C, sizeof(pat));
@@ -226,7 +186,7 @@ static void test_bad_lengths(const struct t_config *c)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		/* SIZE_MAX: prep must not read that far; its copy is bounded by 16 bytes. */
 		adma_prep_fill(&op, dst, 100, pat, bad[i]);
-		adma_op_set_callback(&op, rec_cb, &r);
+		adma_op_set_callback(&op, t_rec_cb, &r);
 		int rc = adma_submit(e, &op, 1, NULL);
 
 		if (rc != -EINVAL)
@@ -237,13 +197,13 @@ static void test_bad_lengths(const struct t_config *c)
 	}
 	/* NULL pattern with n > 0. */
 	adma_prep_fill(&op, dst, 100, NULL, 4);
-	adma_op_set_callback(&op, rec_cb, &r);
+	adma_op_set_callback(&op, t_rec_cb, &r);
 	ASSERT_ERR(adma_submit(e, &op, 1, NULL), -EINVAL);
 	adma_prep_fill(&op, dst, 100, NULL, 1);
 	ASSERT_ERR(adma_submit(e, &op, 1, NULL), -EINVAL);
 	/* NULL destination with n > 0. */
 	adma_prep_fill(&op, NULL, 100, pat, 4);
-	adma_op_set_callback(&op, rec_cb, &r);
+	adma_op_set_callback(&op, t_rec_cb, &r);
 	ASSERT_ERR(adma_submit(e, &op, 1, NULL), -EINVAL);
 	/* A destination range that wraps around the address space. */
 	adma_prep_fill(&op, (void *)(UINTPTR_MAX - 10), 100, pat, 4);
@@ -253,7 +213,7 @@ static void test_bad_lengths(const struct t_config *c)
 	ASSERT_EQ(atomic_load(&r.calls), 0);
 	for (size_t i = 0; i < sizeof(dst); i++)
 		ASSERT_EQ(dst[i], 0x77);
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted, before.submitted);
 	ASSERT_UEQ(after.completed, before.completed);
 	ASSERT_OK(adma_engine_destroy(&e));
@@ -261,9 +221,6 @@ static void test_bad_lengths(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = T_SLOW_BUILD ||
-		   (getenv("ADMA_TEST_VALGRIND") && atoi(getenv("ADMA_TEST_VALGRIND")));
-
 	FOR_EACH_CONFIG (c) {
 		test_zero(c);
 		test_patterns(c);

@@ -37,14 +37,6 @@ static long op_noop(void *dst, const void *src, void *arg)
 	return 0;
 }
 
-static struct adma_stats stats_of(struct adma_engine *e)
-{
-	struct adma_stats st;
-
-	ASSERT_OK(adma_stats(e, &st));
-	return st;
-}
-
 /* adma_last_error() right after a failure: non-empty and names the library. */
 static void check_last_error(const char *row)
 {
@@ -292,7 +284,7 @@ static void run_rows(struct adma_engine *e, const struct row *rows, size_t nrows
 
 		memcpy(snap_dst, b->dst, BUF);
 		memcpy(snap_src, b->src, BUF);
-		before = stats_of(e);
+		before = t_stats(e);
 
 		/* Alone. */
 		make(r->id, &ops[0], b);
@@ -314,7 +306,7 @@ static void run_rows(struct adma_engine *e, const struct row *rows, size_t nrows
 				 adma_strerror(rc), r->err, adma_strerror(r->err));
 		check_last_error(name);
 
-		after = stats_of(e);
+		after = t_stats(e);
 		ASSERT_UEQ(after.submitted, before.submitted);
 		ASSERT_UEQ(after.completed, before.completed);
 		ASSERT_UEQ(after.in_flight, 0);
@@ -338,7 +330,7 @@ static void test_batch_prefix(const struct t_config *c)
 	struct bufs *b = bufs_new();
 	struct adma_op ops[5];
 	uint64_t t[5] = { 0 };
-	struct adma_stats before = stats_of(e), after;
+	struct adma_stats before = t_stats(e), after;
 
 	atomic_store(&stray_calls, 0);
 	for (int i = 0; i < 5; i++) {
@@ -359,7 +351,7 @@ static void test_batch_prefix(const struct t_config *c)
 	for (size_t k = 512; k < BUF; k++)
 		if (b->dst[k] != 0x5A)
 			T_FAILED("byte %zu written by an op after the rejected one", k);
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted - before.submitted, 2);
 	ASSERT_UEQ(after.completed - before.completed, 2);
 	ASSERT_UEQ(after.bytes - before.bytes, 400);
@@ -390,7 +382,7 @@ static void test_calls(const struct t_config *c)
 	ASSERT_EQ(adma_submit(e, &op, 1, &t), 1);
 	ASSERT_EQ(t_drain(e), 0);
 	memcpy(snap, b->dst, BUF);
-	const uint64_t submitted = stats_of(e).submitted;
+	const uint64_t submitted = t_stats(e).submitted;
 
 #define BAD(call, err)                   \
 	do {                             \
@@ -443,7 +435,7 @@ static void test_calls(const struct t_config *c)
 
 	ASSERT_EQ(t_drain(e), 0);
 	ASSERT_EQ(atomic_load(&stray_calls), 0);
-	ASSERT_UEQ(stats_of(e).submitted, submitted);
+	ASSERT_UEQ(t_stats(e).submitted, submitted);
 	ASSERT(memcmp(snap, b->dst, BUF) == 0);
 	ASSERT_OK(adma_engine_destroy(&e));
 	bufs_free(b);

@@ -13,18 +13,7 @@
 
 #include <sched.h>
 
-#define SEC 1000000000LL
 #define MAXN 200
-
-static bool valgrind;
-static atomic_int bg_errors;
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond) && atomic_fetch_add(&bg_errors, 1) < 20)                          \
-			fprintf(stderr, "%s:%d: [%s] check failed off the main thread: %s\n", \
-				__FILE__, __LINE__, t_config_name, #cond);                    \
-	} while (0)
 
 static const struct t_config extra_configs[] = {
 	{ "threads-1-ordered", ADMA_BACKEND_THREADS, 1, ADMA_CFG_ORDERED },
@@ -132,8 +121,8 @@ static void ordered_cb(void *arg, const struct adma_result *res)
 
 static void test_mixed(const struct t_config *c)
 {
-	size_t maxsz = valgrind ? 256 << 10 : 8 << 20;
-	unsigned maxbits = valgrind ? 18 : 23;
+	size_t maxsz = t_valgrind() ? 256 << 10 : 8 << 20;
+	unsigned maxbits = t_valgrind() ? 18 : 23;
 	uint64_t rs = 0x1234567 + (uint64_t)(uintptr_t)c->name[0];
 	uint8_t *src = malloc(maxsz);
 	struct adma_engine *e;
@@ -143,7 +132,7 @@ static void test_mixed(const struct t_config *c)
 	ASSERT(src);
 	memset(&g, 0, sizeof(g));
 	g.c = c;
-	g.n = valgrind ? 30 : 150;
+	g.n = t_valgrind() ? 30 : 150;
 	t_fill_random(src, maxsz, 77);
 	for (size_t i = 0; i < maxsz; i++)
 		src[i] |= 1; /* never 0: a zero destination byte means "not written yet" */
@@ -201,7 +190,7 @@ static void test_mixed(const struct t_config *c)
 	}
 	ASSERT_EQ(t_drain(e), 0);
 	ASSERT_OK(adma_engine_destroy(&e));
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 
 	ASSERT_EQ(atomic_load(&g.ncb), g.n);
 	for (unsigned i = 0; i < g.n; i++) {
@@ -267,7 +256,7 @@ static int by_ticket(const void *a, const void *b)
 
 static void test_two_submitters(const struct t_config *c)
 {
-	unsigned per = valgrind ? 20 : MAXN / 2;
+	unsigned per = t_valgrind() ? 20 : MAXN / 2;
 	struct sub s[2];
 	pthread_t tid[2];
 	struct adma_engine *e;
@@ -291,7 +280,7 @@ static void test_two_submitters(const struct t_config *c)
 	}
 	ASSERT_EQ(t_drain(e), 0);
 	ASSERT_OK(adma_engine_destroy(&e));
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 	ASSERT_EQ(atomic_load(&g.ncb), 2 * per);
 	for (unsigned k = 1; k < 2 * per; k++)
 		ASSERT_GT(g.cb_ticket[k], g.cb_ticket[k - 1]);
@@ -316,14 +305,10 @@ static void run(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	FOR_EACH_CONFIG (c) {
 		if (c->flags & ADMA_CFG_ORDERED)
 			run(c);
 	}
-	for (size_t i = 0; i < sizeof(extra_configs) / sizeof(extra_configs[0]); i++) {
-		t_config_name = extra_configs[i].name;
-		run(&extra_configs[i]);
-	}
+	t_run_configs(extra_configs, sizeof(extra_configs) / sizeof(extra_configs[0]), run);
 	return T_PASS;
 }

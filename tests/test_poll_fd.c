@@ -16,10 +16,6 @@
 #include <poll.h>
 #include <sys/stat.h>
 
-#define SEC 1000000000LL
-
-static bool valgrind;
-
 /* Whether @fd turns readable within @ms (0: now). */
 static bool readable(int fd, int ms)
 {
@@ -34,41 +30,7 @@ static bool readable(int fd, int ms)
 	return rc == 1 && (p.revents & POLLIN);
 }
 
-#define LONG_MS (valgrind ? 60000 : 10000)
-
-struct rec {
-	atomic_int calls;
-	int status;
-	size_t bytes;
-	uint64_t ticket;
-	pthread_t thread;
-};
-
-static void rec_cb(void *arg, const struct adma_result *res)
-{
-	struct rec *r = arg;
-
-	r->status = res->status;
-	r->bytes = res->bytes;
-	r->ticket = res->ticket;
-	r->thread = pthread_self();
-	atomic_fetch_add(&r->calls, 1);
-}
-
-static long op_eio(void *dst, const void *src, void *arg)
-{
-	(void)dst, (void)src, (void)arg;
-	return -EIO;
-}
-
-static uint64_t submit1(struct adma_engine *e, struct adma_op *op)
-{
-	uint64_t t = 0;
-
-	ASSERT_EQ(adma_submit(e, op, 1, &t), 1);
-	ASSERT(t != 0);
-	return t;
-}
+#define LONG_MS (t_valgrind() ? 60000 : 10000)
 
 static void test_descriptor(const struct t_config *c)
 {
@@ -101,7 +63,7 @@ static void test_not_deferred(const struct t_config *c)
 	int fd = adma_fd(e);
 	struct adma_result out[4];
 	uint8_t src[512], dst[512], dst5[5][512];
-	struct rec r = { 0 };
+	struct t_rec r = { 0 };
 	struct t_gate g = { 0 };
 	struct adma_op op;
 	uint64_t t;
@@ -111,8 +73,8 @@ static void test_not_deferred(const struct t_config *c)
 
 	/* completes: readable, and stays so until adma_poll */
 	adma_prep_copy(&op, dst, src, sizeof(src));
-	adma_op_set_callback(&op, rec_cb, &r);
-	t = submit1(e, &op);
+	adma_op_set_callback(&op, t_rec_cb, &r);
+	t = t_submit1(e, &op);
 	ASSERT_EQ(adma_wait(e, t, -1), 0);
 	ASSERT_EQ(atomic_load(&r.calls), 1);
 	ASSERT(!pthread_equal(r.thread, pthread_self()));
@@ -127,7 +89,7 @@ static void test_not_deferred(const struct t_config *c)
 
 	/* learnt from the descriptor alone, without waiting first */
 	adma_prep_copy(&op, dst, src, sizeof(src));
-	t = submit1(e, &op);
+	t = t_submit1(e, &op);
 	ASSERT(readable(fd, LONG_MS));
 	ASSERT_EQ(adma_wait(e, t, 10 * SEC), 0);
 	ASSERT_EQ(adma_poll(e, NULL, 4), 0); /* out NULL */
@@ -136,7 +98,7 @@ static void test_not_deferred(const struct t_config *c)
 	/* several completions, one acknowledgement */
 	for (unsigned i = 0; i < 5; i++) {
 		adma_prep_copy(&op, dst5[i], src, sizeof(src));
-		submit1(e, &op);
+		t_submit1(e, &op);
 	}
 	ASSERT_EQ(adma_barrier(e, 10 * SEC), 0);
 	ASSERT(readable(fd, LONG_MS));
@@ -145,7 +107,7 @@ static void test_not_deferred(const struct t_config *c)
 
 	/* a held op: not readable until it completes (threads backend here) */
 	adma_prep_custom(&op, t_gate_op, NULL, NULL, &g);
-	t = submit1(e, &op);
+	t = t_submit1(e, &op);
 	t_gate_wait_entered(&g, 1);
 	ASSERT(!readable(fd, 20));
 	atomic_store(&g.open, 1);
@@ -164,7 +126,7 @@ static void test_deferred(const struct t_config *c)
 	int fd = adma_fd(e);
 	struct adma_result out[8];
 	uint8_t src[5][100], dst[5][100];
-	struct rec r[5];
+	struct t_rec r[5];
 	uint64_t t[5];
 	bool seen[5] = { false };
 	struct adma_op op;
@@ -178,8 +140,8 @@ static void test_deferred(const struct t_config *c)
 
 	for (unsigned i = 0; i < 5; i++) {
 		adma_prep_copy(&op, dst[i], src[i], 10 + i * 20);
-		adma_op_set_callback(&op, rec_cb, &r[i]);
-		t[i] = submit1(e, &op);
+		adma_op_set_callback(&op, t_rec_cb, &r[i]);
+		t[i] = t_submit1(e, &op);
 	}
 	for (unsigned i = 0; i < 5; i++)
 		ASSERT_EQ(adma_wait(e, t[i], -1), 0);
@@ -230,8 +192,8 @@ static void test_deferred(const struct t_config *c)
 	memset(r, 0, sizeof(r));
 	for (unsigned i = 0; i < 3; i++) {
 		adma_prep_copy(&op, dst[i], src[i], 50);
-		adma_op_set_callback(&op, rec_cb, &r[i]);
-		t[i] = submit1(e, &op);
+		adma_op_set_callback(&op, t_rec_cb, &r[i]);
+		t[i] = t_submit1(e, &op);
 	}
 	ASSERT_EQ(adma_barrier(e, -1), 0);
 	ASSERT(readable(fd, LONG_MS));
@@ -242,11 +204,11 @@ static void test_deferred(const struct t_config *c)
 
 	/* ops without callbacks are reported too; a failure carries its status */
 	adma_prep_copy(&op, dst[0], src[0], 7);
-	t[0] = submit1(e, &op);
-	adma_prep_custom(&op, op_eio, NULL, NULL, NULL);
-	t[1] = submit1(e, &op);
+	t[0] = t_submit1(e, &op);
+	adma_prep_custom(&op, t_op_eio, NULL, NULL, NULL);
+	t[1] = t_submit1(e, &op);
 	adma_prep_copy(&op, dst[2], src[2], 0);
-	t[2] = submit1(e, &op);
+	t[2] = t_submit1(e, &op);
 	ASSERT_EQ(adma_barrier(e, -1), -EIO);
 	ASSERT(readable(fd, LONG_MS));
 	n = adma_poll(e, out, 8);
@@ -293,7 +255,7 @@ static void *loop_main(void *arg)
 	struct loop *l = arg;
 	struct adma_result out[16];
 	int fd = adma_fd(l->e);
-	uint64_t deadline = t_now_ns() + (valgrind ? 300 : 30) * (uint64_t)SEC;
+	uint64_t deadline = t_deadline_s(30);
 
 	l->self = pthread_self();
 	while (atomic_load(&l->handled) < l->expect && t_now_ns() < deadline) {
@@ -313,7 +275,7 @@ static void *loop_main(void *arg)
 
 static void test_event_loop(const struct t_config *c)
 {
-	unsigned nops = valgrind ? 100 : 2000;
+	unsigned nops = t_valgrind() ? 100 : 2000;
 	struct loop l = { .expect = nops };
 	uint8_t src[64], *dst = malloc((size_t)nops * 64);
 	struct adma_op op;
@@ -345,7 +307,6 @@ static void test_event_loop(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	FOR_EACH_CONFIG (c) {
 		test_descriptor(c);
 		if (t_deferred(c)) {

@@ -10,46 +10,6 @@
 #define GAP 32
 #define GUARD_BYTE 0xA5
 
-/* Big sizes shrink under valgrind (ADMA_TEST_VALGRIND=1) and ThreadSanitizer: same paths,
- * fewer bytes to check byte by byte. */
-#if defined(__SANITIZE_THREAD__)
-#define T_SLOW_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define T_SLOW_BUILD 1
-#endif
-#endif
-#ifndef T_SLOW_BUILD
-#define T_SLOW_BUILD 0
-#endif
-
-static bool valgrind;
-
-struct rec {
-	atomic_int calls;
-	uint64_t ticket;
-	int status;
-	size_t bytes;
-};
-
-static void rec_cb(void *arg, const struct adma_result *res)
-{
-	struct rec *r = arg;
-
-	r->ticket = res->ticket;
-	r->status = res->status;
-	r->bytes = res->bytes;
-	atomic_fetch_add(&r->calls, 1);
-}
-
-static struct adma_stats stats_of(struct adma_engine *e)
-{
-	struct adma_stats st;
-
-	ASSERT_OK(adma_stats(e, &st));
-	return st;
-}
-
 /*
  * One scatter-gather op over @count entries of the given sizes. Destinations are laid out in
  * dbuf in a shuffled order with GAP guard bytes around each; sources come from a separate
@@ -96,13 +56,13 @@ static void run_sg(struct adma_engine *e, const struct t_config *c, const size_t
 		if (sizes[i])
 			memcpy(expect + doff[i], sg[i].src, sizes[i]);
 
-	struct adma_stats before = stats_of(e), after;
-	struct rec r = { 0 };
+	struct adma_stats before = t_stats(e), after;
+	struct t_rec r = { 0 };
 	struct adma_op op;
 	uint64_t t = 0;
 
 	adma_prep_copy_sg(&op, sg, count);
-	adma_op_set_callback(&op, rec_cb, &r);
+	adma_op_set_callback(&op, t_rec_cb, &r);
 	ASSERT_EQ(adma_submit(e, &op, 1, &t), 1);
 	ASSERT_EQ(adma_wait(e, t, -1), 0);
 	if (!t_deferred(c))
@@ -117,7 +77,7 @@ static void run_sg(struct adma_engine *e, const struct t_config *c, const size_t
 	ASSERT_UEQ(r.ticket, t);
 	ASSERT_EQ(r.status, 0);
 	ASSERT_UEQ(r.bytes, total);
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted - before.submitted, 1);
 	ASSERT_UEQ(after.completed - before.completed, 1);
 	ASSERT_UEQ(after.bytes - before.bytes, total);
@@ -134,7 +94,7 @@ static void run_sg(struct adma_engine *e, const struct t_config *c, const size_t
 static void test_shapes(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 0);
-	const size_t big = valgrind ? (64u << 10) + 3 : (1u << 20) + 3;
+	const size_t big = t_slow() ? (64u << 10) + 3 : (1u << 20) + 3;
 	const size_t one[] = { 4097 };
 	const size_t three[] = { big, 0, 4099 };
 	const size_t mix[] = { 0, 1, 7, 64, 100, 4095, 4096, 13, 0, 65537 };
@@ -157,15 +117,15 @@ static void test_count_zero(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 0);
 	struct adma_sge sg[1] = { { NULL, NULL, 0 } };
-	struct rec r1 = { 0 }, r2 = { 0 };
+	struct t_rec r1 = { 0 }, r2 = { 0 };
 	struct adma_op op;
 	uint64_t t1 = 0, t2 = 0;
 
 	adma_prep_copy_sg(&op, sg, 0);
-	adma_op_set_callback(&op, rec_cb, &r1);
+	adma_op_set_callback(&op, t_rec_cb, &r1);
 	ASSERT_EQ(adma_submit(e, &op, 1, &t1), 1);
 	adma_prep_copy_sg(&op, NULL, 0);
-	adma_op_set_callback(&op, rec_cb, &r2);
+	adma_op_set_callback(&op, t_rec_cb, &r2);
 	ASSERT_EQ(adma_submit(e, &op, 1, &t2), 1);
 	ASSERT_EQ(adma_wait(e, t1, -1), 0);
 	ASSERT_EQ(adma_wait(e, t2, -1), 0);
@@ -190,7 +150,7 @@ static void test_batch(const struct t_config *c)
 	struct adma_engine *e = t_engine(c, 0, 0);
 	struct adma_sge sg[OPS][ENT];
 	struct adma_op ops[OPS];
-	struct rec r[OPS];
+	struct t_rec r[OPS];
 	uint8_t *src = malloc(OPS * ENT * SZ), *dst = calloc(OPS * ENT, SZ);
 
 	ASSERT(src && dst);
@@ -205,7 +165,7 @@ static void test_batch(const struct t_config *c)
 			sg[i][k].n = SZ - (size_t)k;
 		}
 		adma_prep_copy_sg(&ops[i], sg[i], ENT);
-		adma_op_set_callback(&ops[i], rec_cb, &r[i]);
+		adma_op_set_callback(&ops[i], t_rec_cb, &r[i]);
 	}
 	ASSERT_EQ(adma_submit(e, ops, OPS, NULL), OPS);
 	ASSERT_EQ(t_drain(e), 0);
@@ -235,14 +195,14 @@ static void test_invalid(const struct t_config *c)
 	uint8_t *src = malloc(4 * SZ), *dst = malloc(4 * SZ), *snap = malloc(4 * SZ);
 	struct adma_sge sg[3];
 	struct adma_stats before, after;
-	struct rec r = { 0 };
+	struct t_rec r = { 0 };
 	struct adma_op op;
 
 	ASSERT(src && dst && snap);
 	t_fill_random(src, 4 * SZ, 11);
 	memset(dst, 0x5A, 4 * SZ);
 	memcpy(snap, dst, 4 * SZ);
-	before = stats_of(e);
+	before = t_stats(e);
 
 #define GOOD_SG()                                   \
 	do {                                        \
@@ -255,7 +215,7 @@ static void test_invalid(const struct t_config *c)
 #define EXPECT_BAD(what)                                                                        \
 	do {                                                                                    \
 		adma_prep_copy_sg(&op, sg, 3);                                                  \
-		adma_op_set_callback(&op, rec_cb, &r);                                          \
+		adma_op_set_callback(&op, t_rec_cb, &r);                                        \
 		int rc_ = adma_submit(e, &op, 1, NULL);                                         \
 		if (rc_ != -EINVAL)                                                             \
 			T_FAILED("sg %s: submit returned %d (%s), expected -EINVAL", what, rc_, \
@@ -298,7 +258,7 @@ static void test_invalid(const struct t_config *c)
 
 	/* A NULL array with count > 0. */
 	adma_prep_copy_sg(&op, NULL, 3);
-	adma_op_set_callback(&op, rec_cb, &r);
+	adma_op_set_callback(&op, t_rec_cb, &r);
 	ASSERT_ERR(adma_submit(e, &op, 1, NULL), -EINVAL);
 	adma_prep_copy_sg(&op, NULL, 1);
 	ASSERT_ERR(adma_submit(e, &op, 1, NULL), -EINVAL);
@@ -308,7 +268,7 @@ static void test_invalid(const struct t_config *c)
 	ASSERT_EQ(t_drain(e), 0);
 	ASSERT_EQ(atomic_load(&r.calls), 0);
 	ASSERT(memcmp(dst, snap, 4 * SZ) == 0);
-	after = stats_of(e);
+	after = t_stats(e);
 	ASSERT_UEQ(after.submitted, before.submitted);
 	ASSERT_UEQ(after.completed, before.completed);
 	ASSERT_UEQ(after.bytes, before.bytes);
@@ -320,9 +280,6 @@ static void test_invalid(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = T_SLOW_BUILD ||
-		   (getenv("ADMA_TEST_VALGRIND") && atoi(getenv("ADMA_TEST_VALGRIND")));
-
 	FOR_EACH_CONFIG (c) {
 		test_count_zero(c);
 		test_shapes(c);

@@ -8,20 +8,7 @@
  */
 #include "helpers.h"
 
-#include <sched.h>
-
 #define NTHREADS 4
-#define SEC 1000000000LL
-
-static bool valgrind;
-static atomic_int bg_errors;
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond) && atomic_fetch_add(&bg_errors, 1) < 20)                          \
-			fprintf(stderr, "%s:%d: [%s] check failed off the main thread: %s\n", \
-				__FILE__, __LINE__, t_config_name, #cond);                    \
-	} while (0)
 
 static struct {
 	struct adma_engine *e;
@@ -51,24 +38,11 @@ static void ticket_cb(void *arg, const struct adma_result *res)
 	atomic_fetch_sub(&g.in_cb, 1);
 }
 
-/* Backing off while the backlog is full: a few yields, then short sleeps, so that a spinning
- * submitter cannot starve the workers (valgrind runs one thread at a time). */
-static void backoff(unsigned *spins)
-{
-	if ((*spins)++ < 8) {
-		sched_yield();
-	} else {
-		struct timespec ts = { 0, 50000 };
-
-		nanosleep(&ts, NULL);
-	}
-}
-
 static void *submitter(void *arg)
 {
 	unsigned t = (unsigned)(uintptr_t)arg;
 	uint64_t *mine = g.tickets + (size_t)t * g.per;
-	uint64_t rs = 1000 + t, deadline = t_now_ns() + (valgrind ? 300 : 30) * (uint64_t)SEC;
+	uint64_t rs = 1000 + t, deadline = t_deadline_s(30);
 	static const uint8_t src[16] = { 7 };
 	uint8_t *dst = g.dst + (size_t)t * g.per * 16;
 	struct adma_op ops[8];
@@ -95,7 +69,7 @@ static void *submitter(void *arg)
 				break;
 			if (t_deferred(g.c))
 				adma_poll(g.e, NULL, 64);
-			backoff(&spins);
+			t_backoff(&spins);
 			continue;
 		}
 		CHECK(rc >= 1 && rc <= (int)b);
@@ -123,7 +97,7 @@ static void test_concurrent(const struct t_config *c)
 
 	memset(&g, 0, sizeof(g));
 	g.c = c;
-	g.per = valgrind ? 300 : 5000;
+	g.per = t_valgrind() ? 300 : 5000;
 	total = g.per * NTHREADS;
 	g.cap = total;
 	g.tickets = calloc(total, sizeof(*g.tickets));
@@ -138,7 +112,7 @@ static void test_concurrent(const struct t_config *c)
 		ASSERT_EQ(pthread_join(tid[t], NULL), 0);
 	ASSERT_EQ(t_drain(g.e), 0);
 	ASSERT_OK(adma_engine_destroy(&g.e));
-	ASSERT_EQ(atomic_load(&bg_errors), 0);
+	ASSERT_EQ(atomic_load(t_bg_errors()), 0);
 
 	for (unsigned t = 0; t < NTHREADS; t++) {
 		const uint64_t *mine = g.tickets + (size_t)t * g.per;
@@ -161,11 +135,7 @@ static void test_concurrent(const struct t_config *c)
 	/* each ticket reported to exactly one callback */
 	ASSERT_EQ(atomic_load(&g.ncb), total);
 	if (c->flags & ADMA_CFG_ORDERED)
-		for (unsigned i = 1; i < total; i++)
-			if (g.cb_order[i] <= g.cb_order[i - 1])
-				T_FAILED("ORDERED: callback %u had ticket %" PRIu64
-					 " after ticket %" PRIu64,
-					 i, g.cb_order[i], g.cb_order[i - 1]);
+		t_check_ticket_order(g.cb_order, total);
 	qsort(g.cb_order, total, sizeof(*g.cb_order), cmp_u64);
 	for (unsigned i = 0; i < total; i++)
 		if (g.cb_order[i] != sorted[i])
@@ -215,7 +185,6 @@ static void test_basics(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	FOR_EACH_CONFIG (c) {
 		test_basics(c);
 		test_concurrent(c);

@@ -10,18 +10,7 @@
  */
 #include "helpers.h"
 
-#include <sched.h>
-
 #define NWAITERS 4
-#define SEC 1000000000LL
-
-static bool valgrind;
-
-static long op_eio(void *dst, const void *src, void *arg)
-{
-	(void)dst, (void)src, (void)arg;
-	return -EIO;
-}
 
 static long op_enospc(void *dst, const void *src, void *arg)
 {
@@ -57,48 +46,16 @@ static void rec_cb(void *arg, const struct adma_result *res)
 	atomic_store(&r->done, 1);
 }
 
-static uint64_t submit1(struct adma_engine *e, struct adma_op *op)
-{
-	uint64_t t = 0;
-
-	ASSERT_EQ(adma_submit(e, op, 1, &t), 1);
-	ASSERT(t != 0);
-	return t;
-}
-
-static uint64_t submit_custom(struct adma_engine *e, adma_operator *fn, void *arg,
-			      adma_callback *cb, void *cb_arg)
-{
-	struct adma_op op;
-
-	adma_prep_custom(&op, fn, NULL, NULL, arg);
-	adma_op_set_callback(&op, cb, cb_arg);
-	return submit1(e, &op);
-}
-
-/* Backing off while the backlog is full: a few yields, then short sleeps, so that a spinning
- * submitter cannot starve the workers (valgrind runs one thread at a time). */
-static void backoff(unsigned *spins)
-{
-	if ((*spins)++ < 8) {
-		sched_yield();
-	} else {
-		struct timespec ts = { 0, 50000 };
-
-		nanosleep(&ts, NULL);
-	}
-}
-
 /* Submits one op, retrying (and polling deferred engines) while the backlog is full. */
 static uint64_t submit_retry(struct adma_engine *e, const struct adma_op *op)
 {
-	uint64_t t = 0, deadline = t_now_ns() + (valgrind ? 200 : 20) * (uint64_t)SEC;
+	uint64_t t = 0, deadline = t_deadline_s(20);
 	unsigned spins = 0;
 	int rc;
 
 	while ((rc = adma_submit(e, op, 1, &t)) == -EAGAIN && t_now_ns() < deadline) {
 		adma_poll(e, NULL, UINT32_MAX);
-		backoff(&spins);
+		t_backoff(&spins);
 	}
 	ASSERT_EQ(rc, 1);
 	return t;
@@ -108,10 +65,10 @@ static uint64_t submit_retry(struct adma_engine *e, const struct adma_op *op)
 static unsigned hold_workers(struct adma_engine *e, const struct t_config *c, struct t_gate *g,
 			     uint64_t *first)
 {
-	unsigned n = (c->flags & ADMA_CFG_ORDERED) ? 1 : c->workers;
+	unsigned n = t_gate_count(c);
 
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t t = submit_custom(e, t_gate_op, g, NULL, NULL);
+		uint64_t t = t_submit_custom(e, t_gate_op, g, NULL, NULL);
 
 		if (i == 0 && first)
 			*first = t;
@@ -124,7 +81,7 @@ static unsigned hold_workers(struct adma_engine *e, const struct t_config *c, st
 static void test_status_and_callback(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 0);
-	size_t n = valgrind ? 64 << 10 : 1 << 20;
+	size_t n = t_valgrind() ? 64 << 10 : 1 << 20;
 	uint8_t *src = malloc(n), *dst = calloc(1, n);
 	struct rec r = { .sleep_ms = 5 };
 	struct adma_op op;
@@ -134,7 +91,7 @@ static void test_status_and_callback(const struct t_config *c)
 	t_fill_random(src, n, 1);
 	adma_prep_copy(&op, dst, src, n);
 	adma_op_set_callback(&op, rec_cb, &r);
-	t = submit1(e, &op);
+	t = t_submit1(e, &op);
 	ASSERT_EQ(adma_wait(e, t, -1), 0);
 	ASSERT(memcmp(dst, src, n) == 0);
 	if (t_deferred(c)) {
@@ -155,7 +112,7 @@ static void test_status_and_callback(const struct t_config *c)
 	/* a failing custom operator: its own status */
 	struct rec rf = { .sleep_ms = 5 };
 
-	t = submit_custom(e, op_eio, NULL, rec_cb, &rf);
+	t = t_submit_custom(e, t_op_eio, NULL, rec_cb, &rf);
 	ASSERT_EQ(adma_wait(e, t, -1), -EIO);
 	if (!t_deferred(c))
 		ASSERT_EQ(atomic_load(&rf.done), 1);
@@ -164,13 +121,13 @@ static void test_status_and_callback(const struct t_config *c)
 	/* an operator's byte count is the result's bytes, status 0 */
 	struct rec rb = { 0 };
 
-	t = submit_custom(e, op_123, NULL, rec_cb, &rb);
+	t = t_submit_custom(e, op_123, NULL, rec_cb, &rb);
 	ASSERT_EQ(adma_wait(e, t, 10 * SEC), 0);
 
 	/* an op without a callback */
 	memset(dst, 0, n);
 	adma_prep_copy(&op, dst, src, n / 2);
-	t = submit1(e, &op);
+	t = t_submit1(e, &op);
 	ASSERT_EQ(adma_wait(e, t, 10 * SEC), 0);
 	ASSERT(memcmp(dst, src, n / 2) == 0);
 
@@ -199,7 +156,7 @@ static void test_timeouts(const struct t_config *c)
 	hold_workers(e, c, &g, &tg);
 	adma_prep_copy(&op, dst, src, sizeof(src));
 	adma_op_set_callback(&op, rec_cb, &r);
-	tx = submit1(e, &op);
+	tx = t_submit1(e, &op);
 
 	ASSERT_EQ(adma_wait(e, tg, 0), -ETIMEDOUT); /* running, held */
 	ASSERT_EQ(adma_wait(e, tx, 0), -ETIMEDOUT); /* queued behind it */
@@ -229,7 +186,7 @@ static void test_timeouts(const struct t_config *c)
 static void test_long_ago(const struct t_config *c)
 {
 	struct adma_engine *e = t_engine(c, 0, 64);
-	unsigned nlater = valgrind ? 1500 : 10000;
+	unsigned nlater = t_valgrind() ? 1500 : 10000;
 	uint8_t src[64], *dst = calloc(nlater, 64), adst[64] = { 0 };
 	uint64_t ta, tf, *later = calloc(nlater, sizeof(*later));
 	struct adma_op op;
@@ -237,8 +194,8 @@ static void test_long_ago(const struct t_config *c)
 	ASSERT(dst && later);
 	t_fill_random(src, sizeof(src), 3);
 	adma_prep_copy(&op, adst, src, sizeof(src));
-	ta = submit1(e, &op);
-	tf = submit_custom(e, op_eio, NULL, NULL, NULL);
+	ta = t_submit1(e, &op);
+	tf = t_submit_custom(e, t_op_eio, NULL, NULL, NULL);
 	ASSERT_EQ(adma_wait(e, ta, -1), 0);
 	ASSERT_EQ(adma_wait(e, tf, -1), -EIO);
 	ASSERT_EQ(t_drain(e), -EIO);
@@ -286,7 +243,7 @@ static void test_invalid(const struct t_config *c)
 	ASSERT_ERR(adma_wait(e, 1, 0), -EINVAL);  /* fresh engine: nothing issued yet */
 	ASSERT_ERR(adma_wait(e, 1, -1), -EINVAL); /* must not wait forever */
 	adma_prep_copy(&op, dst, src, sizeof(src));
-	t = submit1(e, &op);
+	t = t_submit1(e, &op);
 	ASSERT_EQ(adma_wait(e, t, -1), 0);
 	ASSERT_ERR(adma_wait(e, 0, -1), -EINVAL);
 	ASSERT_ERR(adma_wait(e, t + 1, 0), -EINVAL);
@@ -330,7 +287,7 @@ static void test_many_waiters(const struct t_config *c)
 
 	if (held)
 		hold_workers(e, c, &g, NULL);
-	tx = submit_custom(e, op_eio, NULL, rec_cb, &r);
+	tx = t_submit_custom(e, t_op_eio, NULL, rec_cb, &r);
 	for (unsigned i = 0; i < NWAITERS; i++) {
 		w[i] = (struct waiter){ .e = e, .ticket = tx, .returned = &returned };
 		/* half wait forever, half with a (long) timeout */
@@ -355,7 +312,6 @@ static void test_many_waiters(const struct t_config *c)
 
 int main(void)
 {
-	valgrind = getenv("ADMA_TEST_VALGRIND") && strcmp(getenv("ADMA_TEST_VALGRIND"), "0");
 	FOR_EACH_CONFIG (c) {
 		test_status_and_callback(c);
 		if (c->backend != ADMA_BACKEND_INLINE)
