@@ -96,9 +96,13 @@ enum adma_backend {
 /** Most worker threads one engine may have. */
 #define ADMA_WORKERS_MAX 256u
 
+/** A tuning field set to ADMA_OFF turns its feature off. */
+#define ADMA_OFF SIZE_MAX
+
 /**
  * Engine configuration. Zero-initialise it or call adma_config_init(), then set fields.
- * A struct whose size is 0 means "all defaults".
+ * A struct whose size is 0 means "all defaults". The tuning fields (nt_threshold and after)
+ * take 0 for the documented automatic value and ADMA_OFF to turn the feature off.
  */
 struct adma_config {
 	size_t size;      /* sizeof(struct adma_config); adma_config_init() sets it */
@@ -107,7 +111,20 @@ struct adma_config {
 	unsigned backlog; /* max ops submitted and not yet completed; 0 = ADMA_BACKLOG_DEFAULT */
 	unsigned flags;   /* ADMA_CFG_* */
 	size_t align;     /* 0, or a power of two every address and size of every op must honour */
-	uint64_t reserved[6]; /* must be zero */
+	/* Copies and fills of at least this many bytes write with non-temporal stores (bypassing
+	 * the caches). 0 = auto: half the last-level cache, read at start-up. */
+	size_t nt_threshold;
+	/* Copies and fills larger than twice this are cut into chunks of this many bytes that
+	 * all workers share. 0 = auto (1 MiB). Rounded up to a multiple of 4 KiB. */
+	size_t split_size;
+	/* Copies and fills of at most this many bytes run in the submitting thread (whole, never
+	 * split) when no op waits in the queue, unless the engine is ORDERED, the op is a FENCE
+	 * or ADMA_OP_NO_INLINE, or its callback must run on a worker (callbacks not deferred).
+	 * 0 = auto (16 KiB, about what memcpy moves in the time a hand-off to a worker takes). */
+	size_t inline_max;
+	/* How long an idle worker polls for work before it sleeps, in ns. 0 = auto (50 us). */
+	size_t spin_ns;
+	uint64_t reserved[2]; /* must be zero */
 };
 
 /** Opaque engine handle. */
@@ -162,6 +179,12 @@ enum adma_opcode {
 /* Op flags (adma_op_set_flags). */
 /** This op starts only after every op submitted before it has completed. */
 #define ADMA_OP_FENCE (1u << 0)
+/** Write the destination with non-temporal stores whatever the op's size. */
+#define ADMA_OP_NONTEMPORAL (1u << 1)
+/** Never use non-temporal stores: the destination is read right after completion. */
+#define ADMA_OP_CACHED (1u << 2)
+/** Always run on a worker, never in the submitting thread. */
+#define ADMA_OP_NO_INLINE (1u << 3)
 
 /** The outcome of one op. */
 struct adma_result {

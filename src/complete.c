@@ -111,6 +111,12 @@ static void disarm_fd(struct adma_engine *e)
 	(void)!read(e->efd, &v, sizeof(v));
 }
 
+/* Whether every op with a ticket below end has completed. Lock held. */
+static bool below_done(const struct adma_engine *e, uint64_t end)
+{
+	return e->oldest == ADMA__NONE || e->slots[e->oldest].ticket >= end;
+}
+
 void adma__retire(struct adma_engine *e, struct adma__slot *s, int status, size_t bytes)
 {
 	uint32_t idx = (uint32_t)(s - e->slots);
@@ -144,10 +150,25 @@ void adma__retire(struct adma_engine *e, struct adma__slot *s, int status, size_
 	s->next = e->free_head;
 	e->free_head = idx;
 	e->in_flight--;
+	for (struct adma__waiter *w = e->waiters; w; w = w->next)
+		if (!w->barrier && w->ticket == s->ticket)
+			pthread_cond_signal(&w->cv);
+}
 
+void adma__retired(struct adma_engine *e)
+{
+	unsigned room = e->backlog - e->in_flight;
+
+	for (struct adma__waiter *w = e->waiters; w; w = w->next)
+		if (w->barrier && below_done(e, w->ticket))
+			pthread_cond_signal(&w->cv);
+
+	atomic_store_explicit(&e->full, !room, memory_order_relaxed);
 	if (e->done_waiters)
 		pthread_cond_broadcast(&e->done);
-	if (e->room_waiters)
+	/* Blocked submitters wake once a quarter of the backlog is free, not at every run of
+	 * completions: one wake-up then lets them accept many ops. */
+	if (e->room_waiters && (room >= (e->backlog + 3) / 4 || !e->in_flight))
 		pthread_cond_broadcast(&e->room);
 	arm_fd(e);
 }
@@ -193,21 +214,42 @@ static struct timespec deadline_after(int64_t ns)
 	return ts;
 }
 
-/* Sleeps on e->done until the next completion or the deadline. Lock held.
+/* Sleeps on w->cv until retire says w's condition may hold, or the deadline. Lock held.
  * @return 0, or -ETIMEDOUT once the deadline has passed (or at once when timeout_ns is 0). */
-static int wait_done(struct adma_engine *e, int64_t timeout_ns, const struct timespec *deadline)
+static int sleep_until(struct adma_engine *e, struct adma__waiter *w, int64_t timeout_ns,
+		       const struct timespec *deadline)
 {
 	int rc = 0;
 
 	if (timeout_ns == 0)
 		return -ETIMEDOUT;
-	e->done_waiters++;
 	if (timeout_ns < 0)
-		pthread_cond_wait(&e->done, &e->lock);
+		pthread_cond_wait(&w->cv, &e->lock);
 	else
-		rc = pthread_cond_timedwait(&e->done, &e->lock, deadline);
-	e->done_waiters--;
+		rc = pthread_cond_timedwait(&w->cv, &e->lock, deadline);
 	return rc == ETIMEDOUT ? -ETIMEDOUT : 0;
+}
+
+/* Waiters are few and short-lived: a list on their own stacks, each with its own condition
+ * variable, so a completion wakes only the threads it concerns. Lock held. */
+static void add_waiter(struct adma_engine *e, struct adma__waiter *w, uint64_t ticket,
+		       bool barrier)
+{
+	pthread_cond_init(&w->cv, &e->cond_attr);
+	w->ticket = ticket;
+	w->barrier = barrier;
+	w->next = e->waiters;
+	e->waiters = w;
+}
+
+static void remove_waiter(struct adma_engine *e, struct adma__waiter *w)
+{
+	struct adma__waiter **p = &e->waiters;
+
+	while (*p != w)
+		p = &(*p)->next;
+	*p = w->next;
+	pthread_cond_destroy(&w->cv);
 }
 
 static int check_wait_args(struct adma_engine *e, int64_t timeout_ns, const char *fn)
@@ -238,11 +280,19 @@ int adma_wait(struct adma_engine *e, uint64_t ticket, int64_t timeout_ns)
 		return adma__fail(e, -EINVAL, "adma_wait: ticket %llu was never issued by this engine",
 				  (unsigned long long)ticket);
 	}
-	while (find_in_flight(e, ticket)) {
-		rc = wait_done(e, timeout_ns, &deadline);
-		if (rc && find_in_flight(e, ticket))
-			break;
-		rc = 0;
+	if (find_in_flight(e, ticket) && timeout_ns) {
+		struct adma__waiter w;
+
+		add_waiter(e, &w, ticket, false);
+		while (find_in_flight(e, ticket)) {
+			rc = sleep_until(e, &w, timeout_ns, &deadline);
+			if (rc && find_in_flight(e, ticket))
+				break;
+			rc = 0;
+		}
+		remove_waiter(e, &w);
+	} else if (find_in_flight(e, ticket)) {
+		rc = -ETIMEDOUT;
 	}
 	if (!rc)
 		rc = completed_status(e, ticket);
@@ -263,11 +313,20 @@ int adma_barrier(struct adma_engine *e, int64_t timeout_ns)
 		deadline = deadline_after(timeout_ns);
 	pthread_mutex_lock(&e->lock);
 	end = e->next_ticket;
-	while (e->oldest != ADMA__NONE && e->slots[e->oldest].ticket < end) {
-		if (wait_done(e, timeout_ns, &deadline) &&
-		    e->oldest != ADMA__NONE && e->slots[e->oldest].ticket < end) {
+	if (!below_done(e, end)) {
+		struct adma__waiter w;
+
+		add_waiter(e, &w, end, true);
+		while (!below_done(e, end)) {
+			if (sleep_until(e, &w, timeout_ns, &deadline) && !below_done(e, end)) {
+				rc = -ETIMEDOUT;
+				break;
+			}
+		}
+		remove_waiter(e, &w);
+		if (rc) {
 			pthread_mutex_unlock(&e->lock);
-			return -ETIMEDOUT;
+			return rc;
 		}
 	}
 	/* Every op below `end` has completed: report the lowest failure not yet reported. */

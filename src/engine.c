@@ -15,6 +15,10 @@
 /* The ticket-to-slot hints cover at least this many recent tickets. */
 #define WHERE_MIN 4096u
 #define AUTO_WORKERS_MAX 16u
+#define AUTO_SPLIT (1u << 20)
+#define AUTO_INLINE_MAX (16u << 10)
+#define AUTO_SPIN_NS 50000u
+#define PAGE 4096u
 
 unsigned adma_version(void)
 {
@@ -132,6 +136,24 @@ static int check_config(const struct adma_config *c)
 	return 0;
 }
 
+/* The documented automatic values of the tuning fields; internally "off" is SIZE_MAX for
+ * thresholds and 0 for amounts. */
+static void tune(struct adma_engine *e, const struct adma_config *c)
+{
+	const struct adma__cpu *cpu = adma__cpu();
+	size_t llc = cpu->l3 ? cpu->l3 : cpu->l2 ? 4 * cpu->l2 : 8u << 20;
+
+	e->nt_threshold = c->nt_threshold ? c->nt_threshold : llc / 2;
+	e->split_size = c->split_size == ADMA_OFF ? SIZE_MAX :
+			c->split_size ? (c->split_size + PAGE - 1) / PAGE * PAGE : AUTO_SPLIT;
+	if (!e->split_size)
+		e->split_size = SIZE_MAX; /* rounding wrapped: as good as never */
+	e->inline_max = c->inline_max == ADMA_OFF ? 0 : c->inline_max ? c->inline_max : AUTO_INLINE_MAX;
+	e->spin_ns = c->spin_ns == ADMA_OFF ? 0 : c->spin_ns ? c->spin_ns : AUTO_SPIN_NS;
+	if (e->backend == ADMA_BACKEND_INLINE)
+		e->inline_max = 0; /* it runs everything in the submitting thread its own way */
+}
+
 static void free_engine(struct adma_engine *e)
 {
 	if (e->efd >= 0)
@@ -139,6 +161,7 @@ static void free_engine(struct adma_engine *e)
 	pthread_cond_destroy(&e->work);
 	pthread_cond_destroy(&e->room);
 	pthread_cond_destroy(&e->done);
+	pthread_condattr_destroy(&e->cond_attr);
 	pthread_mutex_destroy(&e->exec_lock);
 	pthread_mutex_destroy(&e->poll_lock);
 	pthread_mutex_destroy(&e->lock);
@@ -152,7 +175,6 @@ static void free_engine(struct adma_engine *e)
 /* Mutexes and condition variables; waits on the conditions use CLOCK_MONOTONIC deadlines. */
 static void init_sync(struct adma_engine *e)
 {
-	pthread_condattr_t ca;
 	pthread_mutexattr_t ma;
 
 	pthread_mutex_init(&e->lock, NULL);
@@ -162,12 +184,11 @@ static void init_sync(struct adma_engine *e)
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&e->exec_lock, &ma);
 	pthread_mutexattr_destroy(&ma);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&e->done, &ca);
-	pthread_cond_init(&e->room, &ca);
-	pthread_cond_init(&e->work, &ca);
-	pthread_condattr_destroy(&ca);
+	pthread_condattr_init(&e->cond_attr);
+	pthread_condattr_setclock(&e->cond_attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->done, &e->cond_attr);
+	pthread_cond_init(&e->room, &e->cond_attr);
+	pthread_cond_init(&e->work, &e->cond_attr);
 }
 
 int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
@@ -201,6 +222,7 @@ int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
 		e->deferred = c.flags & ADMA_CFG_DEFER_CALLBACKS;
 		fill_backend(&e->be, &adma__threads_backend);
 	}
+	tune(e, &c);
 	while (nwhere < 4 * (size_t)e->backlog)
 		nwhere *= 2;
 	e->where_mask = nwhere - 1;
@@ -208,6 +230,8 @@ int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
 	e->free_head = 0;
 	e->oldest = e->newest = ADMA__NONE;
 	e->queue_head = e->queue_tail = ADMA__NONE;
+	atomic_init(&e->work_gen, 0);
+	atomic_init(&e->full, false);
 
 	e->slots = calloc(e->backlog, sizeof(*e->slots));
 	e->where = calloc(nwhere, sizeof(*e->where));

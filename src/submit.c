@@ -6,7 +6,8 @@
 
 #include "backend.h"
 
-#define OP_FLAGS_KNOWN ADMA_OP_FENCE
+#define OP_FLAGS_KNOWN \
+	(ADMA_OP_FENCE | ADMA_OP_NONTEMPORAL | ADMA_OP_CACHED | ADMA_OP_NO_INLINE)
 /* Ops accepted per critical section: bounds the slot array on the submitter's stack. */
 #define SUBMIT_CHUNK 64u
 
@@ -121,6 +122,9 @@ static int validate(const struct adma_engine *e, const struct adma_op *op, unsig
 				  op->flags & ~OP_FLAGS_KNOWN);
 	if (op->reserved)
 		return adma__fail(e, -EINVAL, "adma_submit: op %u: reserved field is not zero", i);
+	if ((op->flags & ADMA_OP_NONTEMPORAL) && (op->flags & ADMA_OP_CACHED))
+		return adma__fail(e, -EINVAL,
+				  "adma_submit: op %u: ADMA_OP_NONTEMPORAL and ADMA_OP_CACHED both set", i);
 	switch (op->opcode) {
 	case ADMA_OP_COPY:
 		return check_copy(e, i, op->dst, op->src, op->n);
@@ -211,10 +215,26 @@ static int reserve_completion(struct adma_engine *e, unsigned n)
 	return 0;
 }
 
-/* Takes up to n slots for ops[0..n), in ticket order. Lock held; room and records reserved. */
-static void accept(struct adma_engine *e, const struct adma_op *ops, unsigned n,
-		   struct adma__slot **slots, uint64_t *tickets)
+/* Whether an op may run in the submitting thread: a small copy or fill, when nothing waits in
+ * the FIFO before it (so FIFO start order holds), no ordering rule asks for a worker, and no
+ * callback must run on a worker (that op would pay for a hand-off anyway: the worker might as
+ * well move its data too). */
+static bool runs_here(const struct adma_engine *e, const struct adma_op *op, bool queued)
 {
+	return !queued && e->inline_max && op->n <= e->inline_max &&
+	       (op->opcode == ADMA_OP_COPY || op->opcode == ADMA_OP_FILL) &&
+	       !(op->flags & (ADMA_OP_FENCE | ADMA_OP_NO_INLINE)) &&
+	       !(e->flags & ADMA_CFG_ORDERED) && (!op->cb || e->deferred);
+}
+
+/* Takes n slots for ops[0..n), in ticket order; those that will run in this thread go to
+ * here[], the others to queue[]. Lock held; room and completion records reserved.
+ * @return how many go to here[]. */
+static unsigned accept(struct adma_engine *e, const struct adma_op *ops, unsigned n,
+		       struct adma__slot **queue, struct adma__slot **here, uint64_t *tickets)
+{
+	unsigned nq = 0, nh = 0;
+
 	for (unsigned i = 0; i < n; i++) {
 		uint32_t idx = e->free_head;
 		struct adma__slot *s = &e->slots[idx];
@@ -222,7 +242,6 @@ static void accept(struct adma_engine *e, const struct adma_op *ops, unsigned n,
 		e->free_head = s->next;
 		s->op = ops[i];
 		s->ticket = e->next_ticket++;
-		s->state = SLOT_QUEUED;
 		s->next = ADMA__NONE;
 		s->newer = ADMA__NONE;
 		s->older = e->newest;
@@ -232,20 +251,30 @@ static void accept(struct adma_engine *e, const struct adma_op *ops, unsigned n,
 			e->oldest = idx;
 		e->newest = idx;
 		e->where[s->ticket & e->where_mask] = idx;
-		slots[i] = s;
+		if (runs_here(e, &s->op, nq || e->queued)) {
+			s->state = SLOT_INLINE;
+			here[nh++] = s;
+		} else {
+			s->state = SLOT_QUEUED;
+			queue[nq++] = s;
+		}
 		if (tickets)
 			tickets[i] = s->ticket;
 	}
 	e->in_flight += n;
+	atomic_store_explicit(&e->full, e->in_flight == e->backlog, memory_order_relaxed);
 	e->st.submitted += n;
 	if (e->in_flight > e->st.backlog_peak)
 		e->st.backlog_peak = e->in_flight;
+	if (nq)
+		e->be.enqueue(e, queue, nq);
+	return nh;
 }
 
 int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count,
 		uint64_t *tickets)
 {
-	struct adma__slot *slots[SUBMIT_CHUNK];
+	struct adma__slot *queue[SUBMIT_CHUNK], *here[SUBMIT_CHUNK];
 	unsigned done = 0;
 	bool can_block;
 
@@ -259,7 +288,7 @@ int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count
 	can_block = (e->flags & ADMA_CFG_BLOCK_WHEN_FULL) && !adma__inside(e);
 
 	while (done < count) {
-		unsigned n = 0, room;
+		unsigned n = 0, room, nhere;
 		int err = 0, rc;
 
 		while (n < SUBMIT_CHUNK && done + n < count) {
@@ -270,6 +299,9 @@ int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count
 		if (!n)
 			return done ? (int)done : err;
 
+		/* A caller retrying on -EAGAIN must not keep the lock from the workers. */
+		if (!can_block && atomic_load_explicit(&e->full, memory_order_relaxed))
+			return done ? (int)done : -EAGAIN;
 		pthread_mutex_lock(&e->lock);
 		/* The backlog is checked before anything runs, inline or not. */
 		while (e->in_flight == e->backlog && can_block) {
@@ -290,11 +322,12 @@ int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count
 			pthread_mutex_unlock(&e->lock);
 			return done ? (int)done : adma__fail(e, rc, "adma_submit: no memory for results");
 		}
-		accept(e, ops + done, n, slots, tickets ? tickets + done : NULL);
-		e->be.enqueue(e, slots, n);
+		nhere = accept(e, ops + done, n, queue, here, tickets ? tickets + done : NULL);
 		pthread_mutex_unlock(&e->lock);
 
-		e->be.run(e, slots, n);
+		/* Only this thread touches here[]'s slots until they are retired; queue[]'s may
+		 * already be done and reused. */
+		e->be.run(e, here, nhere);
 		done += n;
 		if (err)
 			break;

@@ -151,9 +151,10 @@ static inline bool t_deferred(const struct t_config *c)
 	return (c->flags & ADMA_CFG_DEFER_CALLBACKS) || c->backend == ADMA_BACKEND_INLINE;
 }
 
-/* Creates an engine for @c with @extra_flags, backlog @backlog (0 default), quiet. */
-static inline struct adma_engine *t_engine(const struct t_config *c, unsigned extra_flags,
-					   unsigned backlog)
+/* Creates an engine for @c with @extra_flags, backlog @backlog (0 default), quiet, and the
+ * tuning fields (nt_threshold, split_size, inline_max, spin_ns) of @tune (NULL: all auto). */
+static inline struct adma_engine *t_engine_tuned(const struct t_config *c, unsigned extra_flags,
+						 unsigned backlog, const struct adma_config *tune)
 {
 	struct adma_config cfg;
 	struct adma_engine *e = NULL;
@@ -163,9 +164,22 @@ static inline struct adma_engine *t_engine(const struct t_config *c, unsigned ex
 	cfg.workers = c->workers;
 	cfg.flags = c->flags | extra_flags | ADMA_CFG_QUIET;
 	cfg.backlog = backlog;
+	if (tune) {
+		cfg.nt_threshold = tune->nt_threshold;
+		cfg.split_size = tune->split_size;
+		cfg.inline_max = tune->inline_max;
+		cfg.spin_ns = tune->spin_ns;
+	}
 	ASSERT_OK(adma_engine_create(&e, &cfg));
 	ASSERT(e != NULL);
 	return e;
+}
+
+/* Creates an engine for @c with @extra_flags, backlog @backlog (0 default), quiet. */
+static inline struct adma_engine *t_engine(const struct t_config *c, unsigned extra_flags,
+					   unsigned backlog)
+{
+	return t_engine_tuned(c, extra_flags, backlog, NULL);
 }
 
 /* Drives an engine until every op submitted so far has completed and, for deferred engines,
@@ -318,6 +332,56 @@ static inline void t_fill_random(void *buf, size_t n, uint64_t seed)
 
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)(t_rand(&s) >> 56);
+}
+
+/* Writes @n bytes of the fill pattern @pat (@len bytes) at @buf, phase 0 at @buf. */
+static inline void t_pattern(uint8_t *buf, size_t n, const uint8_t *pat, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = pat[i % len];
+}
+
+/* The index of the first byte where @a and @b differ, or @n if none; fast when none does. */
+static inline size_t t_first_diff(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+
+	for (size_t k; i < n; i += k) {
+		k = n - i < 4096 ? n - i : 4096;
+		if (memcmp(a + i, b + i, k) != 0)
+			break;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* The index of the first of @n bytes at @p that breaks the fill pattern @pat (@len bytes, a
+ * power of two up to 16, phase 0 at @p), or @n if none. The first 4 KiB are checked byte by
+ * byte, every later 4 KiB block (a whole number of periods) against them with memcmp. */
+static inline size_t t_first_bad_fill(const uint8_t *p, size_t n, const uint8_t *pat, size_t len)
+{
+	size_t head = n < 4096 ? n : 4096, i;
+
+	for (i = 0; i < head; i++)
+		if (p[i] != pat[i % len])
+			return i;
+	for (; i < n; i += 4096) {
+		size_t k = n - i < 4096 ? n - i : 4096, d = t_first_diff(p + i, p, k);
+
+		if (d < k)
+			return i + d;
+	}
+	return n;
+}
+
+/* The index of the first of @n bytes at @p that is not @v, or @n if none. */
+static inline size_t t_first_not(const uint8_t *p, size_t n, uint8_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != v)
+			return i;
+	return n;
 }
 
 /* A gate that holds custom operators until opened: used to keep workers busy so that later ops

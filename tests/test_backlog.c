@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The backlog (ops submitted and not yet complete). With workers held by gate ops and a
- * backlog of 4 (one more than the ops that hold every worker plus two, with 4 workers): the op
- * that finds it full gets -EAGAIN; a batch of 6 with 2 slots free returns 2 (the rejected ops
- * never run, never call back); ADMA_CFG_BLOCK_WHEN_FULL: submitting threads block (still
- * blocked after 50 ms), opening the gate lets them finish, and all their ops complete; from a
- * callback of such an engine with a full backlog adma_submit() returns -EAGAIN rather than
- * blocking. stats.backlog_peak never exceeds the backlog, also under 4 threads hammering a
- * backlog of 16 (every configuration). On the inline backend every op completes inside
- * adma_submit(), so single submits never find it full; gate scenarios skip it (the gate would
- * never return there).
+ * backlog of 4 (one more than the ops that hold every worker plus two, with 4 workers), and the
+ * copies behind them marked ADMA_OP_NO_INLINE so that they wait in the queue rather than run
+ * inside adma_submit(): the op that finds it full gets -EAGAIN; a batch of 6 with 2 slots free
+ * returns 2 (the rejected ops never run, never call back); ADMA_CFG_BLOCK_WHEN_FULL:
+ * submitting threads block (still blocked after 50 ms), opening the gate lets them finish, and
+ * all their ops complete; from a callback of such an engine with a full backlog adma_submit()
+ * returns -EAGAIN rather than blocking. stats.backlog_peak never exceeds the backlog, also
+ * under 4 threads hammering a backlog of 16 (every configuration). On the inline backend every
+ * op completes inside adma_submit(), so single submits never find it full; gate scenarios skip
+ * it (the gate would never return there).
  */
 #include "helpers.h"
 
@@ -63,6 +64,7 @@ static void test_full(const struct t_config *c)
 		atomic_init(&calls[i], 0);
 		adma_prep_copy(&ops[i], dst[i], src, OPSZ);
 		adma_op_set_callback(&ops[i], count_cb, &calls[i]);
+		adma_op_set_flags(&ops[i], ADMA_OP_NO_INLINE); /* they wait behind the gate */
 	}
 	t_hold_workers(e, c, &g, NULL);
 	for (unsigned i = 0; i < nfill; i++)
@@ -135,6 +137,7 @@ static void test_block(const struct t_config *c)
 	for (unsigned i = 0; i < 16; i++) {
 		adma_prep_copy(&ops[i], dst[i], src, OPSZ);
 		adma_op_set_callback(&ops[i], count_cb, &calls);
+		adma_op_set_flags(&ops[i], ADMA_OP_NO_INLINE); /* they wait behind the gate */
 	}
 	t_hold_workers(e, c, &g, NULL);
 	/* fill up */

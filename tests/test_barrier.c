@@ -169,6 +169,7 @@ static void test_cancelled(const struct t_config *c)
 	/* cancelled op first, failing op after: -ECANCELED */
 	hold_workers(e, c, &g);
 	adma_prep_copy(&op, dst, src, sizeof(src));
+	adma_op_set_flags(&op, ADMA_OP_NO_INLINE); /* it must wait in the queue to be cancelled */
 	tx = t_submit1(e, &op);
 	tf = submit_custom(e, op_slow, &bad);
 	ASSERT_EQ(adma_cancel(e, tx), 0);

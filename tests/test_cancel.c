@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * adma_cancel(): with every worker held by gate ops, queued ops that are cancelled return 0,
+ * adma_cancel(): with every worker held by gate ops, queued ops (ADMA_OP_NO_INLINE, so that
+ * they wait in the queue rather than run inside adma_submit()) that are cancelled return 0,
  * then complete exactly once with -ECANCELED (callback, adma_wait, adma_barrier) and leave their
  * destination untouched, while the others copy; a running op, a completed op and a second
  * cancel are -EBUSY; tickets never issued are -EINVAL; under ORDERED callbacks (cancelled ones
@@ -87,6 +88,7 @@ static void test_held(const struct t_config *c)
 	for (unsigned i = 0; i < NQ; i++) {
 		adma_prep_copy(&op, dst + i * QSZ, src + i * QSZ, QSZ);
 		adma_op_set_callback(&op, ord ? ordered_cb : rec_cb, &r[i]);
+		adma_op_set_flags(&op, ADMA_OP_NO_INLINE); /* queued: cancellable */
 		t[i] = t_submit1(e, &op);
 	}
 	for (unsigned i = 0; i < NQ; i++) {
@@ -196,7 +198,8 @@ static void test_completed(const struct t_config *c)
 }
 
 /* Cancels racing with workers: a thread cancels two ops in three as soon as their tickets are
- * published, while the main thread keeps submitting and the workers drain the queue. */
+ * published, while the main thread keeps submitting and the workers drain the queue. Half the
+ * batches are ADMA_OP_NO_INLINE so that they are queued; the others may run inline. */
 struct race {
 	struct adma_engine *e;
 	unsigned n;
@@ -255,6 +258,10 @@ static void test_race(const struct t_config *c)
 		for (unsigned k = 0; k < batch; k++) {
 			adma_prep_copy(&op[k], dst + (size_t)(i + k) * 256, src, 256);
 			adma_op_set_callback(&op[k], ord ? ordered_cb : rec_cb, &r[i + k]);
+			/* Every other batch goes through the queue for the workers to race on;
+			 * the rest may run inside adma_submit() (then cancel is -EBUSY). */
+			if ((i / batch) % 2 == 0)
+				adma_op_set_flags(&op[k], ADMA_OP_NO_INLINE);
 		}
 		ASSERT_EQ(adma_submit(e, op, batch, &rc.t[i]), (int)batch);
 		atomic_store(&rc.published, i + batch);

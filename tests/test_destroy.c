@@ -31,9 +31,9 @@ static void many_cb(void *arg, const struct adma_result *res)
 	atomic_fetch_add(&a->m->calls[a->i], 1);
 }
 
-/* Submits m->n ops: copies, every 50th a failing custom op. */
+/* Submits m->n ops with op flags @flags: copies, every 50th a failing custom op. */
 static void submit_many(struct adma_engine *e, struct many *m, struct op_arg *args,
-			uint64_t *tickets)
+			uint64_t *tickets, unsigned flags)
 {
 	for (unsigned i = 0; i < m->n; i++) {
 		struct adma_op op;
@@ -44,6 +44,7 @@ static void submit_many(struct adma_engine *e, struct many *m, struct op_arg *ar
 		else
 			adma_prep_copy(&op, m->dst + (size_t)i * m->sz, m->src, m->sz);
 		adma_op_set_callback(&op, many_cb, &args[i]);
+		adma_op_set_flags(&op, flags);
 		ASSERT_EQ(adma_submit(e, &op, 1, tickets ? &tickets[i] : NULL), 1);
 	}
 }
@@ -94,7 +95,7 @@ static void test_in_flight(const struct t_config *c)
 	struct adma_engine *e = t_engine(c, 0, 0);
 
 	ASSERT(args);
-	submit_many(e, m, args, NULL);
+	submit_many(e, m, args, NULL, 0);
 	ASSERT_OK(adma_engine_destroy(&e));
 	ASSERT(e == NULL);
 	check_many(m, NULL);
@@ -103,7 +104,8 @@ static void test_in_flight(const struct t_config *c)
 	many_free(m);
 }
 
-/* Workers held; another thread opens the gate later; some queued ops cancelled. */
+/* Workers held; another thread opens the gate later; some queued ops (ADMA_OP_NO_INLINE, so
+ * that they wait in the queue) cancelled. */
 struct opener {
 	struct t_gate *g;
 	unsigned ms;
@@ -131,7 +133,7 @@ static void test_held(const struct t_config *c)
 
 	ASSERT(args && cancelled && tickets);
 	t_hold_workers(e, c, &g, NULL);
-	submit_many(e, m, args, tickets);
+	submit_many(e, m, args, tickets, ADMA_OP_NO_INLINE); /* queued behind the gate */
 	for (unsigned i = 3; i < m->n; i += 7) {
 		ASSERT_EQ(adma_cancel(e, tickets[i]), 0);
 		cancelled[i] = true;
@@ -216,7 +218,7 @@ static void test_pending_deferred(const struct t_config *c)
 	struct adma_engine *e = t_engine(c, 0, 0);
 
 	ASSERT(args);
-	submit_many(e, m, args, NULL);
+	submit_many(e, m, args, NULL, 0);
 	ASSERT_EQ(adma_barrier(e, -1), -EIO); /* complete = queued: no callback ran yet */
 	for (unsigned i = 0; i < m->n; i++)
 		ASSERT_EQ(atomic_load(&m->calls[i]), 0);

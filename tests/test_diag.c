@@ -4,7 +4,8 @@
  * ones (never NULL, distinct messages); adma_stats() after a known workload under every
  * configuration (submitted, completed, failed, bytes, inlined, in_flight, pending, cancelled)
  * and backlog_peak/in_flight while gate operators hold the workers; adma_dump() to a file and
- * to stderr; adma_last_error() is "" in a thread that never failed.
+ * to stderr, giving the tuning fields (inline_max, nt_threshold, split_size as rounded up,
+ * spin_ns, set and automatic); adma_last_error() is "" in a thread that never failed.
  */
 #include "helpers.h"
 
@@ -197,13 +198,13 @@ static char *slurp(FILE *f)
 	return s;
 }
 
-/* True when some line of @s holds the word "worker" and @n as a whole number. */
-static bool mentions_workers(const char *s, unsigned n)
+/* True when some line of @s holds @word and @n as a whole number. */
+static bool mentions(const char *s, const char *word, uint64_t n)
 {
-	char num[16];
+	char num[24];
 	const char *line = s;
 
-	snprintf(num, sizeof(num), "%u", n);
+	snprintf(num, sizeof(num), "%" PRIu64, n);
 	while (*line) {
 		const char *end = strchr(line, '\n');
 		size_t len = end ? (size_t)(end - line) : strlen(line);
@@ -211,7 +212,7 @@ static bool mentions_workers(const char *s, unsigned n)
 		bool hit = false;
 
 		ASSERT(l != NULL);
-		if (strstr(l, "worker")) {
+		if (strstr(l, word)) {
 			for (const char *p = strstr(l, num); p; p = strstr(p + 1, num)) {
 				bool left = p == l || !(p[-1] >= '0' && p[-1] <= '9');
 				bool right = !(p[strlen(num)] >= '0' && p[strlen(num)] <= '9');
@@ -230,6 +231,57 @@ static bool mentions_workers(const char *s, unsigned n)
 		line = end + 1;
 	}
 	return false;
+}
+
+/* True when some line of @s holds the word "worker" and @n as a whole number. */
+static bool mentions_workers(const char *s, unsigned n)
+{
+	return mentions(s, "worker", n);
+}
+
+/* The tuning fields show in the dump of a threads engine: set ones (split_size as rounded up)
+ * and the automatic values. */
+static void test_dump_tuning(void)
+{
+	const struct t_config c = { "dump tuning, threads-2", ADMA_BACKEND_THREADS, 2, 0 };
+	const struct adma_config tune = {
+		.nt_threshold = 12345, .split_size = 5000, .inline_max = 333, .spin_ns = 777777
+	};
+	struct adma_engine *e;
+	FILE *f;
+	char *s;
+
+	t_config_name = c.name;
+	e = t_engine_tuned(&c, 0, 0, &tune);
+	ASSERT((f = tmpfile()) != NULL);
+	adma_dump(e, f);
+	s = slurp(f);
+	if (!mentions(s, "inline up to", 333))
+		T_FAILED("adma_dump does not give \"inline up to\" 333 bytes:\n%s", s);
+	if (!mentions(s, "non-temporal", 12345))
+		T_FAILED("adma_dump does not give the non-temporal threshold 12345:\n%s", s);
+	if (!mentions(s, "", 8192))
+		T_FAILED("adma_dump does not give the split size 5000 rounded up to 8192:\n%s", s);
+	if (!mentions(s, "", 777777))
+		T_FAILED("adma_dump does not give the polling time 777777 ns:\n%s", s);
+	free(s);
+	fclose(f);
+	ASSERT_OK(adma_engine_destroy(&e));
+
+	t_config_name = "dump tuning, threads-2, auto";
+	e = t_engine(&c, 0, 0);
+	ASSERT((f = tmpfile()) != NULL);
+	adma_dump(e, f);
+	s = slurp(f);
+	if (!mentions(s, "inline up to", 16384))
+		T_FAILED("adma_dump does not give the automatic inline_max 16384:\n%s", s);
+	if (!mentions(s, "", 1u << 20))
+		T_FAILED("adma_dump does not give the automatic split size 1048576:\n%s", s);
+	if (!mentions(s, "", 50000))
+		T_FAILED("adma_dump does not give the automatic polling time 50000 ns:\n%s", s);
+	free(s);
+	fclose(f);
+	ASSERT_OK(adma_engine_destroy(&e));
 }
 
 static void test_dump(const struct t_config *c)
@@ -333,5 +385,6 @@ int main(void)
 			test_peak(c);
 	}
 	test_dump_busy();
+	test_dump_tuning();
 	return T_PASS;
 }

@@ -2,8 +2,10 @@
 /*
  * Engine creation and destruction: defaults (NULL and zeroed configs), adma_config_init(),
  * every invalid configuration with its errno and *out cleared, forward-compatible larger
- * config structs, worker and backlog counts as the stats report them, destroy's NULL cases,
- * and the library version.
+ * config structs, worker and backlog counts as the stats report them, the tuning fields
+ * (nt_threshold, split_size, inline_max, spin_ns) accepted at 0 (auto), ADMA_OFF and other
+ * values on both backends, destroy not held back by polling workers, destroy's NULL cases, and
+ * the library version.
  */
 #include "helpers.h"
 
@@ -341,6 +343,123 @@ static void test_workers_and_backlog(void)
 	ASSERT_OK(adma_engine_destroy(&e));
 }
 
+/* One copy and one fill big enough to be split (pieces of 4 KiB and up) and to take the
+ * non-temporal path, and one small enough to run inline, all checked. */
+static void smoke_sizes(struct adma_engine *e)
+{
+	const size_t sizes[] = { 100, 40000, (256u << 10) + 3 };
+	const uint8_t pat[4] = { 1, 2, 3, 4 };
+	uint8_t *src = malloc(sizes[2]), *dst = malloc(sizes[2]);
+	struct adma_op op;
+	uint64_t t;
+
+	ASSERT(src && dst);
+	t_fill_random(src, sizes[2], 5);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		memset(dst, 0, sizes[2]);
+		adma_prep_copy(&op, dst, src, sizes[i]);
+		t = t_submit1(e, &op);
+		ASSERT_EQ(adma_wait(e, t, -1), 0);
+		ASSERT(memcmp(dst, src, sizes[i]) == 0);
+		adma_prep_fill(&op, dst, sizes[i], pat, 4);
+		t = t_submit1(e, &op);
+		ASSERT_EQ(adma_wait(e, t, -1), 0);
+		ASSERT_EQ(t_first_bad_fill(dst, sizes[i], pat, 4), sizes[i]);
+	}
+	ASSERT_EQ(t_drain(e), 0);
+	free(src);
+	free(dst);
+}
+
+/* The tuning fields take 0 (auto), ADMA_OFF and any other value, on both backends. */
+static void test_tuning_fields(void)
+{
+	const size_t values[] = { 0, ADMA_OFF, 1, 100, 4095, 4096, 5000, 1u << 20, ADMA_OFF - 1 };
+	static const struct {
+		const char *name;
+		size_t offset;
+	} fields[] = {
+		{ "nt_threshold", offsetof(struct adma_config, nt_threshold) },
+		{ "split_size", offsetof(struct adma_config, split_size) },
+		{ "inline_max", offsetof(struct adma_config, inline_max) },
+		{ "spin_ns", offsetof(struct adma_config, spin_ns) },
+	};
+	struct adma_config cfg;
+	struct adma_engine *e = NULL;
+
+	/* adma_config_init() leaves them at 0: auto */
+	memset(&cfg, 0xff, sizeof(cfg));
+	adma_config_init(&cfg);
+	t_config_name = "adma_config_init tuning fields";
+	ASSERT_UEQ(cfg.nt_threshold, 0);
+	ASSERT_UEQ(cfg.split_size, 0);
+	ASSERT_UEQ(cfg.inline_max, 0);
+	ASSERT_UEQ(cfg.spin_ns, 0);
+
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+			for (unsigned k = 0; k < 2; k++) {
+				char name[128];
+
+				snprintf(name, sizeof(name), "%s %s = %zu",
+					 k ? "inline" : "threads-2", fields[f].name, values[v]);
+				t_config_name = name;
+				cfg = quiet_config(k ? ADMA_BACKEND_INLINE : ADMA_BACKEND_THREADS,
+						   k ? 0 : 2);
+				memcpy((char *)&cfg + fields[f].offset, &values[v], sizeof(size_t));
+				ASSERT_OK(adma_engine_create(&e, &cfg));
+				smoke_sizes(e);
+				ASSERT_OK(adma_engine_destroy(&e));
+			}
+		}
+	}
+
+	/* all four at once, and with ORDERED and deferred callbacks */
+	t_config_name = "all tuning fields set";
+	cfg = quiet_config(ADMA_BACKEND_THREADS, 3);
+	cfg.nt_threshold = 4096;
+	cfg.split_size = 4096;
+	cfg.inline_max = 1000;
+	cfg.spin_ns = 1000;
+	cfg.flags |= ADMA_CFG_ORDERED | ADMA_CFG_DEFER_CALLBACKS;
+	ASSERT_OK(adma_engine_create(&e, &cfg));
+	smoke_sizes(e);
+	ASSERT_OK(adma_engine_destroy(&e));
+	t_config_name = "all tuning fields off";
+	cfg = quiet_config(ADMA_BACKEND_THREADS, 2);
+	cfg.nt_threshold = cfg.split_size = cfg.inline_max = cfg.spin_ns = ADMA_OFF;
+	ASSERT_OK(adma_engine_create(&e, &cfg));
+	smoke_sizes(e);
+	ASSERT_UEQ(t_stats(e).inlined, 0);
+	ASSERT_UEQ(t_stats(e).split, 0);
+	ASSERT_OK(adma_engine_destroy(&e));
+}
+
+/* Workers that poll for work (spin_ns) still stop at destroy: a long polling time does not
+ * hold destroy back. 30 s of polling; destroy must be done well before (10 s, valgrind 25 s). */
+static void test_spin_destroy(void)
+{
+	const struct t_config c = { "threads-2 spin_ns 30 s, destroy", ADMA_BACKEND_THREADS, 2, 0 };
+	const struct adma_config tune = { .spin_ns = 30 * (size_t)SEC };
+	uint8_t src[64] = { 1 }, dst[64];
+	struct adma_engine *e;
+	struct adma_op op;
+	uint64_t t0, t;
+
+	t_config_name = c.name;
+	e = t_engine_tuned(&c, 0, 0, &tune);
+	adma_prep_copy(&op, dst, src, sizeof(src));
+	adma_op_set_flags(&op, ADMA_OP_NO_INLINE); /* a worker runs it, then polls for more */
+	t = t_submit1(e, &op);
+	ASSERT_EQ(adma_wait(e, t, -1), 0);
+	t_sleep_ms(10);
+	t0 = t_now_ns();
+	ASSERT_OK(adma_engine_destroy(&e));
+	t = t_now_ns() - t0;
+	if (t > (t_valgrind() ? 25 : 10) * (uint64_t)SEC)
+		T_FAILED("destroy of an idle engine took %.1f s (spin_ns 30 s)", (double)t / SEC);
+}
+
 static void test_matrix(void)
 {
 	FOR_EACH_CONFIG (c) {
@@ -421,6 +540,8 @@ int main(void)
 	test_bad_configs();
 	test_larger_struct();
 	test_workers_and_backlog();
+	test_tuning_fields();
+	test_spin_destroy();
 	test_matrix();
 	test_many_engines();
 	return T_PASS;

@@ -6,7 +6,9 @@
  * adma_last_error() names the failure. A row is also submitted first in a batch followed by a
  * good op: the batch is refused as a whole. Rows that must succeed (adjacent ranges, aligned
  * ops on an aligned engine) sit next to the bad ones to show the checks are not too eager.
- * Op rows run under every configuration.
+ * Op flags: unknown bits (4-23, spot-checked in the table, each one alone in a loop), reserved
+ * bits (24-31) and ADMA_OP_NONTEMPORAL with ADMA_OP_CACHED are -EINVAL; the defined flags
+ * alone and in compatible sets are accepted. Op rows run under every configuration.
  */
 #include "helpers.h"
 
@@ -60,18 +62,25 @@ static void sg_good(struct bufs *b)
 
 #define U8(p) ((uint8_t *)(p))
 #define TOP(k) ((void *)(UINTPTR_MAX - (k))) /* near the top of the address space */
+/* Contradictory op flags: never accepted. */
+#define NT_CACHED (ADMA_OP_NONTEMPORAL | ADMA_OP_CACHED)
 
 /* Every op row, by what it builds. One line per row reads as a table: */
 /* clang-format off */
 enum row_id {
 	COPY_NULL_DST, COPY_NULL_SRC, COPY_NULL_BOTH, COPY_SAME, COPY_SAME_1, COPY_OVL_FWD,
 	COPY_OVL_BACK, COPY_OVL_LAST, COPY_OVL_LAST2, COPY_OVL_INSIDE, COPY_DST_WRAPS,
-	COPY_SRC_WRAPS, COPY_N_MAX, COPY_DST_WRAPS_1, OPCODE_99, OPCODE_NEXT, FLAG_5, FLAG_1,
-	FLAG_24, FLAG_31, RESERVED_1, RESERVED_HI, FILL_NULL_DST, FILL_NULL_PAT, FILL_LEN0,
-	FILL_LEN3, FILL_LEN5, FILL_LEN17, FILL_LEN32, FILL_WRAPS, CUSTOM_NULL, SG_NULL_ARRAY,
-	SG_NULL_DST, SG_NULL_SRC, SG_OVERLAP, SG_WRAPS, SG_FLAG_24, LAYOUT,
-	/* good rows: adjacent ranges do not overlap; a fence alone is a defined flag */
-	G_COPY_ADJ_FWD, G_COPY_ADJ_BACK, G_COPY_FENCE, G_FILL, G_SG, G_CUSTOM, G_COPY_0_NULL,
+	COPY_SRC_WRAPS, COPY_N_MAX, COPY_DST_WRAPS_1, OPCODE_99, OPCODE_NEXT, FLAG_5, FLAG_4,
+	FLAG_8, FLAG_12, FLAG_16, FLAG_23, FLAG_24, FLAG_24_NT, FLAG_31, FLAG_NT_CACHED,
+	FLAG_ALL_NT_CACHED, FILL_NT_CACHED, SG_NT_CACHED, CUSTOM_NT_CACHED, RESERVED_1,
+	RESERVED_HI, FILL_NULL_DST, FILL_NULL_PAT, FILL_LEN0, FILL_LEN3, FILL_LEN5, FILL_LEN17,
+	FILL_LEN32, FILL_WRAPS, CUSTOM_NULL, SG_NULL_ARRAY, SG_NULL_DST, SG_NULL_SRC, SG_OVERLAP,
+	SG_WRAPS, SG_FLAG_24, LAYOUT,
+	/* good rows: adjacent ranges do not overlap; each defined flag alone, and the defined
+	 * flags that may go together, are accepted */
+	G_COPY_ADJ_FWD, G_COPY_ADJ_BACK, G_COPY_FENCE, G_COPY_NT, G_COPY_CACHED, G_COPY_NO_INLINE,
+	G_COPY_FENCE_NT_NO_INLINE, G_FILL_NT, G_FILL_CACHED, G_SG_NT, G_CUSTOM_FLAGS, G_FILL, G_SG,
+	G_CUSTOM, G_COPY_0_NULL,
 	/* rows for an engine created with align = 64 */
 	A_COPY_DST1, A_COPY_DST32, A_COPY_SRC8, A_COPY_N100, A_COPY_N65, A_FILL_N100, A_FILL_DST4,
 	A_SG_DST2, A_SG_SRC16, A_SG_N63, A_CUSTOM_DST1, A_CUSTOM_SRC1, AG_COPY, AG_COPY_0,
@@ -102,9 +111,22 @@ static void make(enum row_id id, struct adma_op *op, struct bufs *b)
 	case OPCODE_99: adma_prep_copy(op, d, s, 10); op->opcode = 99; break;
 	case OPCODE_NEXT: adma_prep_copy(op, d, s, 10); op->opcode = ADMA_OP_CUSTOM + 1; break;
 	case FLAG_5: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, 1u << 5); break;
-	case FLAG_1: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, ADMA_OP_FENCE | 2u); break;
+	case FLAG_4: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, ADMA_OP_FENCE | 1u << 4); break;
+	case FLAG_8: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, 1u << 8); break;
+	case FLAG_12: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, ADMA_OP_NO_INLINE | 1u << 12); break;
+	case FLAG_16: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, ADMA_OP_NONTEMPORAL | 1u << 16); break;
+	case FLAG_23: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, 1u << 23); break;
 	case FLAG_24: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, 1u << 24); break;
+	case FLAG_24_NT: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, ADMA_OP_CACHED | 1u << 24); break;
 	case FLAG_31: adma_prep_copy(op, d, s, 10); adma_op_set_flags(op, 1u << 31); break;
+	case FLAG_NT_CACHED: adma_prep_copy(op, d, s, BUF); adma_op_set_flags(op, NT_CACHED); break;
+	case FLAG_ALL_NT_CACHED:
+		adma_prep_copy(op, d, s, 10);
+		adma_op_set_flags(op, ADMA_OP_FENCE | NT_CACHED | ADMA_OP_NO_INLINE);
+		break;
+	case FILL_NT_CACHED: adma_prep_fill(op, d, BUF, b->pat, 8); adma_op_set_flags(op, NT_CACHED); break;
+	case SG_NT_CACHED: adma_prep_copy_sg(op, g, 3); adma_op_set_flags(op, NT_CACHED); break;
+	case CUSTOM_NT_CACHED: adma_prep_custom(op, op_noop, d, s, NULL); adma_op_set_flags(op, NT_CACHED); break;
 	case RESERVED_1: adma_prep_copy(op, d, s, 10); op->reserved = 1; break;
 	case RESERVED_HI: adma_prep_copy(op, d, s, 10); op->reserved = 0x8000; break;
 	case FILL_NULL_DST: adma_prep_fill(op, NULL, 10, b->pat, 1); break;
@@ -129,6 +151,20 @@ static void make(enum row_id id, struct adma_op *op, struct bufs *b)
 	case G_COPY_ADJ_FWD: adma_prep_copy(op, d + 100, d, 100); break;
 	case G_COPY_ADJ_BACK: adma_prep_copy(op, d + 1000, d + 1100, 100); break;
 	case G_COPY_FENCE: adma_prep_copy(op, d, s, 9); adma_op_set_flags(op, ADMA_OP_FENCE); break;
+	case G_COPY_NT: adma_prep_copy(op, d, s, BUF); adma_op_set_flags(op, ADMA_OP_NONTEMPORAL); break;
+	case G_COPY_CACHED: adma_prep_copy(op, d, s, BUF); adma_op_set_flags(op, ADMA_OP_CACHED); break;
+	case G_COPY_NO_INLINE: adma_prep_copy(op, d, s, 9); adma_op_set_flags(op, ADMA_OP_NO_INLINE); break;
+	case G_COPY_FENCE_NT_NO_INLINE:
+		adma_prep_copy(op, d, s, BUF);
+		adma_op_set_flags(op, ADMA_OP_FENCE | ADMA_OP_NONTEMPORAL | ADMA_OP_NO_INLINE);
+		break;
+	case G_FILL_NT: adma_prep_fill(op, d, BUF, b->pat, 16); adma_op_set_flags(op, ADMA_OP_NONTEMPORAL); break;
+	case G_FILL_CACHED: adma_prep_fill(op, d, BUF, b->pat, 2); adma_op_set_flags(op, ADMA_OP_CACHED); break;
+	case G_SG_NT: adma_prep_copy_sg(op, g, 3); adma_op_set_flags(op, ADMA_OP_NONTEMPORAL); break;
+	case G_CUSTOM_FLAGS:
+		adma_prep_custom(op, op_noop, d, s, NULL);
+		adma_op_set_flags(op, ADMA_OP_CACHED | ADMA_OP_NO_INLINE | ADMA_OP_FENCE);
+		break;
 	case G_FILL: adma_prep_fill(op, d, 10, b->pat, 16); break;
 	case G_SG: adma_prep_copy_sg(op, g, 3); break;
 	case G_CUSTOM: adma_prep_custom(op, op_noop, d, s, NULL); break;
@@ -179,9 +215,19 @@ static const struct row op_rows[] = {
 	{ "unknown opcode 99", OPCODE_99, -EINVAL },
 	{ "unknown opcode CUSTOM+1", OPCODE_NEXT, -EINVAL },
 	{ "unknown op flag bit 5", FLAG_5, -EINVAL },
-	{ "unknown op flag bit 1 with FENCE", FLAG_1, -EINVAL },
+	{ "unknown op flag bit 4 with FENCE", FLAG_4, -EINVAL },
+	{ "unknown op flag bit 8", FLAG_8, -EINVAL },
+	{ "unknown op flag bit 12 with NO_INLINE", FLAG_12, -EINVAL },
+	{ "unknown op flag bit 16 with NONTEMPORAL", FLAG_16, -EINVAL },
+	{ "unknown op flag bit 23", FLAG_23, -EINVAL },
 	{ "reserved op flag bit 24", FLAG_24, -EINVAL },
+	{ "reserved op flag bit 24 with CACHED", FLAG_24_NT, -EINVAL },
 	{ "reserved op flag bit 31", FLAG_31, -EINVAL },
+	{ "copy NONTEMPORAL|CACHED", FLAG_NT_CACHED, -EINVAL },
+	{ "copy FENCE|NONTEMPORAL|CACHED|NO_INLINE", FLAG_ALL_NT_CACHED, -EINVAL },
+	{ "fill NONTEMPORAL|CACHED", FILL_NT_CACHED, -EINVAL },
+	{ "sg NONTEMPORAL|CACHED", SG_NT_CACHED, -EINVAL },
+	{ "custom NONTEMPORAL|CACHED", CUSTOM_NT_CACHED, -EINVAL },
 	{ "op.reserved = 1", RESERVED_1, -EINVAL },
 	{ "op.reserved = 0x8000", RESERVED_HI, -EINVAL },
 	{ "fill NULL dst", FILL_NULL_DST, -EINVAL },
@@ -203,6 +249,14 @@ static const struct row op_rows[] = {
 	{ "copy adjacent, dst right after src", G_COPY_ADJ_FWD, 0 },
 	{ "copy adjacent, src right after dst", G_COPY_ADJ_BACK, 0 },
 	{ "copy with FENCE", G_COPY_FENCE, 0 },
+	{ "copy with NONTEMPORAL", G_COPY_NT, 0 },
+	{ "copy with CACHED", G_COPY_CACHED, 0 },
+	{ "copy with NO_INLINE", G_COPY_NO_INLINE, 0 },
+	{ "copy with FENCE|NONTEMPORAL|NO_INLINE", G_COPY_FENCE_NT_NO_INLINE, 0 },
+	{ "fill with NONTEMPORAL", G_FILL_NT, 0 },
+	{ "fill with CACHED", G_FILL_CACHED, 0 },
+	{ "sg with NONTEMPORAL", G_SG_NT, 0 },
+	{ "custom with FENCE|CACHED|NO_INLINE", G_CUSTOM_FLAGS, 0 },
 	{ "fill pattern_len 16", G_FILL, 0 },
 	{ "sg 3 entries", G_SG, 0 },
 	{ "custom", G_CUSTOM, 0 },
@@ -366,6 +420,43 @@ static void test_batch_prefix(const struct t_config *c)
 	bufs_free(b);
 }
 
+/* Every op flag bit alone: bits 0-3 are defined and accepted, 4-23 unknown, 24-31 reserved. */
+static void test_every_flag_bit(const struct t_config *c)
+{
+	struct adma_engine *e = t_engine(c, 0, 0);
+	struct bufs *b = bufs_new();
+	const char *cfg_name = t_config_name;
+	char name[128];
+
+	atomic_store(&stray_calls, 0);
+	for (unsigned bit = 0; bit < 32; bit++) {
+		struct adma_op op;
+		uint64_t t = 0;
+
+		snprintf(name, sizeof(name), "%s: op flag bit %u alone", cfg_name, bit);
+		t_config_name = name;
+		adma_prep_copy(&op, b->dst, b->src, 64);
+		adma_op_set_flags(&op, 1u << bit);
+		if (bit < 4) {
+			ASSERT_EQ(adma_submit(e, &op, 1, &t), 1);
+			ASSERT_EQ(adma_wait(e, t, -1), 0);
+			ASSERT(memcmp(b->dst, b->src, 64) == 0);
+			memset(b->dst, 0x5A, BUF);
+			continue;
+		}
+		adma_op_set_callback(&op, stray_cb, NULL);
+		ASSERT_ERR(adma_submit(e, &op, 1, &t), -EINVAL);
+		check_last_error(name);
+		for (unsigned k = 0; k < 64; k++)
+			ASSERT_EQ(b->dst[k], 0x5A);
+	}
+	t_config_name = cfg_name;
+	ASSERT_EQ(t_drain(e), 0);
+	ASSERT_EQ(atomic_load(&stray_calls), 0);
+	ASSERT_OK(adma_engine_destroy(&e));
+	bufs_free(b);
+}
+
 /* Engine calls with bad arguments. */
 static void test_calls(const struct t_config *c)
 {
@@ -489,6 +580,7 @@ int main(void)
 		ASSERT_OK(adma_engine_destroy(&e));
 
 		test_batch_prefix(c);
+		test_every_flag_bit(c);
 		test_calls(c);
 	}
 	test_last_error_thread_local();

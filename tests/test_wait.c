@@ -156,6 +156,7 @@ static void test_timeouts(const struct t_config *c)
 	hold_workers(e, c, &g, &tg);
 	adma_prep_copy(&op, dst, src, sizeof(src));
 	adma_op_set_callback(&op, rec_cb, &r);
+	adma_op_set_flags(&op, ADMA_OP_NO_INLINE); /* queued behind the gate, not run here */
 	tx = t_submit1(e, &op);
 
 	ASSERT_EQ(adma_wait(e, tg, 0), -ETIMEDOUT); /* running, held */

@@ -12,6 +12,7 @@
 #define ADMA_BACKEND_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +25,8 @@ enum adma__slot_state {
 	SLOT_FREE,
 	SLOT_QUEUED,
 	SLOT_CANCELLED, /* still queued; completes with -ECANCELED at its turn */
-	SLOT_RUNNING,   /* taken by a worker; until its callback (if run there) returns */
+	SLOT_RUNNING,   /* taken by workers; until its callback (if run there) returns */
+	SLOT_INLINE,    /* being run by the submitting thread */
 };
 
 /* Per-op state, preallocated: backlog slots per engine, never allocated on the submit path. */
@@ -35,6 +37,13 @@ struct adma__slot {
 	uint32_t next;     /* free list or FIFO link */
 	uint32_t older;    /* in-flight list, in ticket order */
 	uint32_t newer;
+	uint32_t chunks;   /* pieces the op is cut into across workers (1: whole) */
+	uint32_t taken;    /* pieces handed out */
+	uint32_t left;     /* pieces not yet finished */
+	size_t piece_size; /* bytes per piece */
+	bool nt;           /* write with non-temporal stores */
+	int status;        /* first failure among the pieces */
+	size_t bytes;      /* bytes written by the pieces finished so far */
 };
 
 /* A result waiting for adma_poll(). */
@@ -58,10 +67,19 @@ struct adma__backend {
 	void (*stop)(struct adma_engine *e);
 	/* Hands @n freshly accepted slots over, in ticket order; e->lock held. */
 	void (*enqueue)(struct adma_engine *e, struct adma__slot **s, unsigned n);
-	/* Runs after the lock is dropped, in the submitting thread, with the same slots. */
+	/* Runs after the lock is dropped, in the submitting thread. Gets the slots the submit
+	 * path marked SLOT_INLINE (none on the inline backend, which runs every queued op). */
 	void (*run)(struct adma_engine *e, struct adma__slot **s, unsigned n);
 	/* Writes backend-specific state to a dump; e->lock held. */
 	void (*dump)(struct adma_engine *e, FILE *out);
+};
+
+/* A thread in adma_wait or adma_barrier, linked from e->waiters, on its own stack. */
+struct adma__waiter {
+	pthread_cond_t cv;
+	uint64_t ticket; /* adma_wait: this ticket; barrier: every ticket below this one */
+	bool barrier;
+	struct adma__waiter *next;
 };
 
 struct adma_engine {
@@ -72,9 +90,15 @@ struct adma_engine {
 	unsigned flags;
 	size_t align;
 	bool deferred;           /* callbacks run in adma_poll(): DEFER_CALLBACKS or inline */
+	size_t nt_threshold;     /* SIZE_MAX: never */
+	size_t split_size;       /* SIZE_MAX: never */
+	size_t inline_max;       /* 0: never */
+	uint64_t spin_ns;
 
 	pthread_mutex_t lock;
-	pthread_cond_t done;     /* an op completed; waited on by wait, barrier, destroy */
+	pthread_cond_t done;     /* an op completed; waited on by destroy */
+	struct adma__waiter *waiters; /* wait and barrier, each woken when its condition holds */
+	pthread_condattr_t cond_attr; /* CLOCK_MONOTONIC, for the waiters' condition variables */
 	pthread_cond_t room;     /* a slot was freed; waited on by blocking submitters */
 	pthread_cond_t work;     /* threads backend: work may be takeable, or stop */
 	unsigned done_waiters;
@@ -83,6 +107,14 @@ struct adma_engine {
 	struct adma__slot *slots; /* backlog entries */
 	uint32_t free_head;
 	uint32_t queue_head, queue_tail; /* FIFO of queued slots (threads backend) */
+	unsigned sleepers;       /* workers asleep on e->work */
+	unsigned spinners;       /* workers polling work_gen without the lock */
+	/* Bumped under the lock whenever a worker may find something new to take (enqueue, an
+	 * inline retire that may unblock a fence); spinning workers read it without the lock. */
+	atomic_uint work_gen;
+	/* in_flight == backlog, mirrored under the lock so that a non-blocking submit can answer
+	 * -EAGAIN without taking it. */
+	atomic_bool full;
 	uint32_t oldest, newest;         /* in-flight list by ticket: oldest first */
 	unsigned in_flight;
 	unsigned queued;
@@ -116,14 +148,35 @@ struct adma_engine {
 extern const struct adma__backend adma__threads_backend;
 extern const struct adma__backend adma__inline_backend;
 
-/* kernels.c: runs one op's data movement. @return 0 or negative errno; *bytes = bytes written. */
+/* kernels.c */
+struct adma__cpu {
+	bool sse2, avx2, avx512f, erms, fsrm;
+	size_t l1d, l2, l3; /* data cache sizes seen by one CPU; 0 if unknown */
+};
+/* Detected once, on first use. */
+const struct adma__cpu *adma__cpu(void);
+/* Runs one whole op with ordinary stores. @return 0 or negative errno; *bytes written. */
 int adma__execute(const struct adma_op *op, size_t *bytes);
+/* Runs bytes [off, off + len) of a copy or fill (the whole op for other kinds). */
+int adma__execute_part(const struct adma_op *op, size_t off, size_t len, bool nt, size_t *bytes);
+
+/* Whether an op writes with non-temporal stores: forced or forbidden by its flags, else
+ * copies and fills from the engine's threshold up. */
+static inline bool adma__use_nt(const struct adma_engine *e, const struct adma_op *op)
+{
+	if (op->flags & (ADMA_OP_NONTEMPORAL | ADMA_OP_CACHED))
+		return op->flags & ADMA_OP_NONTEMPORAL;
+	return (op->opcode == ADMA_OP_COPY || op->opcode == ADMA_OP_FILL) &&
+	       op->n >= e->nt_threshold;
+}
 
 /* complete.c */
 /* Runs the op's callback unless callbacks are deferred; no lock held. */
 void adma__deliver(struct adma_engine *e, struct adma__slot *s, int status, size_t bytes);
-/* Marks the op complete: result, failure record, counters, slot freed, waiters woken; lock held. */
+/* Marks the op complete: result, failure record, counters, slot freed; lock held. A batch of
+ * retires ends with one adma__retired(), which wakes waiters and arms the eventfd. */
 void adma__retire(struct adma_engine *e, struct adma__slot *s, int status, size_t bytes);
+void adma__retired(struct adma_engine *e);
 
 /* Runs every pending deferred callback, taking poll_lock (destroy). */
 void adma__drain_pending(struct adma_engine *e);

@@ -39,11 +39,13 @@ static void run(struct adma_engine *e, struct adma__slot **mine, unsigned n)
 		pthread_mutex_unlock(&e->lock);
 
 		if (!status)
-			status = adma__execute(&s->op, &bytes);
+			status = adma__execute_part(&s->op, 0, SIZE_MAX, adma__use_nt(e, &s->op),
+						    &bytes);
 
 		pthread_mutex_lock(&e->lock);
 		e->running--;
 		adma__retire(e, s, status, bytes);
+		adma__retired(e);
 	}
 	pthread_mutex_unlock(&e->lock);
 	adma__leave(&f);
