@@ -3,7 +3,10 @@
 #
 #   make / make build     Debug build in build/debug
 #   make test             build/debug, then every test through CTest
-#   make bench            Release build in build/release, then "adma bench"
+#   make bench            Release build in build/release, then "adma bench" (default suite,
+#                         under a minute; BENCH_ARGS=--full for everything, --quick, --json, ...)
+#   make plots            Release build, "adma bench --json", then bench/plot.sh draws PNGs into
+#                         $(PLOTS_DIR) (needs gnuplot; not part of CI)
 #   make check-asan       ASan+UBSan build in build/asan, every test
 #   make check-tsan       TSan build in build/tsan, every test
 #   make valgrind         every test of build/debug under valgrind memcheck
@@ -14,7 +17,7 @@
 #   make clean            remove build/
 #
 # Variables: ADMA_WERROR=ON (warnings are errors; CI sets it), JOBS, CTEST_JOBS, PREFIX,
-# CMAKE_FLAGS (passed to every configure), CTEST_FLAGS, BENCH_ARGS.
+# CMAKE_FLAGS (passed to every configure), CTEST_FLAGS, BENCH_ARGS, PLOTS_DIR.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
@@ -31,6 +34,7 @@ CTEST ?= ctest
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?=
 BENCH_ARGS ?=
+PLOTS_DIR ?= bench/out
 CC ?= cc
 CLANG_FORMAT ?= clang-format
 
@@ -38,7 +42,7 @@ ARCH := $(shell uname -m)
 VERSION := $(shell sed -n 's/^\#define ADMA_VERSION_\(MAJOR\|MINOR\|PATCH\) *\([0-9]*\)$$/\2/p' \
 		   include/adma.h | paste -sd.)
 SOURCES_C = $(wildcard include/*.h src/*.[ch] src/*/*.[ch] tests/*.[ch] tests/*/*.[ch] \
-		       tools/*.[ch] examples/*.[ch] cmake/*.c cmake/consumer/*.c)
+		       tools/*.[ch] bench/*.[ch] examples/*.[ch] cmake/*.c cmake/consumer/*.c)
 EXAMPLES = $(wildcard examples/*.c)
 
 # $(call configure,dir,build type,extra cmake arguments)
@@ -68,7 +72,7 @@ define sanitized_ctest
 	$$launch $(call ctest_run,$(1))
 endef
 
-.PHONY: all build test bench check-asan check-tsan valgrind install examples-installed \
+.PHONY: all build test bench plots check-asan check-tsan valgrind install examples-installed \
 	format format-check clean help
 
 all: build
@@ -84,6 +88,11 @@ bench:
 	$(call configure,$(BUILD)/release,Release,-DADMA_BUILD_TESTS=OFF -DADMA_BUILD_EXAMPLES=OFF)
 	$(call compile,$(BUILD)/release)
 	$(BUILD)/release/adma bench $(BENCH_ARGS)
+
+plots:
+	$(call configure,$(BUILD)/release,Release,-DADMA_BUILD_TESTS=OFF -DADMA_BUILD_EXAMPLES=OFF)
+	$(call compile,$(BUILD)/release)
+	ADMA=$(BUILD)/release/adma BENCH_ARGS="$(BENCH_ARGS)" bench/plot.sh - $(PLOTS_DIR)
 
 check-asan: export ASAN_OPTIONS = detect_leaks=1:abort_on_error=1
 check-asan: export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1

@@ -2,11 +2,11 @@
 /*
  * adma: the command-line tool.
  *
- *   adma info                               library, backends, default engine, CPU
- *   adma bench [--quick|--full] [--csv|--json]
- *                                           adma against glibc memcpy on the calling thread
+ *   adma info           library, backends, default engine, CPU, benchmark peers
+ *   adma bench [...]    adma against glibc memcpy and other copy engines (tools/bench.c)
  *
- * Uses only the public header, libc and pthread, so it doubles as a user of the installed API.
+ * Uses only the public header, libc and pthread (plus the optional peers under bench/), so it
+ * doubles as a user of the installed API.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -30,12 +29,9 @@
 
 #include <adma.h>
 
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
-#define GiB ((size_t)1 << 30)
+#include "bench.h"
 
-static const char *prog = "adma";
-static bool progress_shown; /* a progress line is on the terminal and must be cleared */
+const char *tool_prog = "adma";
 
 static void usage(FILE *out)
 {
@@ -43,45 +39,46 @@ static void usage(FILE *out)
 		"usage: %s <command> [options]\n"
 		"\n"
 		"commands:\n"
-		"  info                  library version, backends, default engine, CPU\n"
-		"  bench [options]       copy throughput against memcpy, op rate, op latency\n"
-		"      --quick           sizes up to 64 MiB, fewer samples (a few seconds)\n"
-		"      --full            add 1 GiB copies (needs 2 GiB of memory)\n"
-		"      --csv             print the figures as CSV instead of tables\n"
-		"      --json            print the figures as JSON instead of tables\n"
+		"  info                  library version, backends, default engine, CPU, bench peers\n"
+		"  bench [options]       adma against glibc memcpy, a thread pool, OpenMP and DPDK:\n"
+		"                        bulk copies, op rates, latency, overlap, idle CPU, heap use\n"
+		"      --quick           fewer samples, smaller overlap and stream sizes (seconds)\n"
+		"      --full            every scenario at full size, 1 GiB copies, more samples\n"
+		"                        (needs about 3 GiB of memory; a minute or more)\n"
+		"      --only LIST       only these scenarios (comma-separated):\n",
+		tool_prog);
+	for (unsigned i = 0; i < BENCH_NSCENARIOS; i++)
+		fprintf(out, "                          %-8s %s\n", bench_scenario_name(i),
+			bench_scenario_what(i));
+	fprintf(out,
+		"      --samples N       samples per figure (default: 3 quick, 5, 7 full)\n"
+		"      --csv             print the figures as CSV, one row per figure\n"
+		"      --json            print one JSON document: machine, config, every figure\n"
 		"  version               the library version\n"
-		"  help                  this text\n",
-		prog);
+		"  help                  this text\n"
+		"\n"
+		"bench prints a progress line on stderr when stderr is a terminal.\n");
 }
 
-static void die(const char *what, int err)
+_Noreturn void tool_die(const char *what, int err)
 {
 	const char *detail = adma_last_error();
 
-	if (progress_shown)
-		fputs("\r\033[K", stderr);
-	fprintf(stderr, "%s: %s: %s", prog, what, adma_strerror(err));
+	bench_progress_clear();
+	fprintf(stderr, "%s: %s: %s", tool_prog, what, adma_strerror(err));
 	if (detail && *detail)
 		fprintf(stderr, " (%s)", detail);
 	fputc('\n', stderr);
 	exit(1);
 }
 
-static void check(const char *what, int err)
+void tool_check(const char *what, int err)
 {
 	if (err < 0)
-		die(what, err);
+		tool_die(what, err);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static const char *size_name(size_t n, char *buf, size_t len)
+const char *tool_size_name(size_t n, char *buf, size_t len)
 {
 	if (n >= GiB && n % GiB == 0)
 		snprintf(buf, len, "%zu GiB", n / GiB);
@@ -98,7 +95,7 @@ static const char *size_name(size_t n, char *buf, size_t len)
 /* CPU description                                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
-static void cpu_model(char *buf, size_t len)
+void tool_cpu_model(char *buf, size_t len)
 {
 	static const char *const keys[] = { "model name", "Model", "cpu model", "cpu",
 					    "Processor" };
@@ -180,7 +177,7 @@ static long read_sysfs_cache(int level, const char *type)
 
 /* Level 1 data, 2, 3 of cpu0: sysfs first, since glibc's sysconf reports the L3 of a whole AMD
  * package (all its CCXs) rather than the slice one CPU can use; sysconf where there is no sysfs. */
-static long cache_size(int level)
+long tool_cache_size(int level)
 {
 	long v = read_sysfs_cache(level, level == 1 ? "Data" : "Unified");
 
@@ -196,7 +193,7 @@ static long cache_size(int level)
 	return v > 0 ? v : 0;
 }
 
-static void cpu_features(char *buf, size_t len)
+void tool_cpu_features(char *buf, size_t len)
 {
 	size_t used = 0;
 
@@ -232,7 +229,7 @@ static void cpu_features(char *buf, size_t len)
 		snprintf(buf, len, "none detected");
 }
 
-static long usable_cpus(void)
+long tool_usable_cpus(void)
 {
 	cpu_set_t set;
 
@@ -263,17 +260,19 @@ static const char *probe_backend(unsigned backend)
 
 static int cmd_info(void)
 {
+	static const struct bench_peer *const peers[] = { &bench_peer_pool, &bench_peer_omp,
+							  &bench_peer_dpdk };
 	struct adma_engine *e;
 	struct adma_stats st;
 	char model[256], feats[256], b1[32], b2[32], b3[32];
-	long l1 = cache_size(1), l2 = cache_size(2), l3 = cache_size(3);
+	long l1 = tool_cache_size(1), l2 = tool_cache_size(2), l3 = tool_cache_size(3);
 	unsigned hv = ADMA_VERSION;
 
-	check("adma_engine_create", adma_engine_create(&e, NULL));
-	check("adma_stats", adma_stats(e, &st));
-	check("adma_engine_destroy", adma_engine_destroy(&e));
-	cpu_model(model, sizeof(model));
-	cpu_features(feats, sizeof(feats));
+	tool_check("adma_engine_create", adma_engine_create(&e, NULL));
+	tool_check("adma_stats", adma_stats(e, &st));
+	tool_check("adma_engine_destroy", adma_engine_destroy(&e));
+	tool_cpu_model(model, sizeof(model));
+	tool_cpu_features(feats, sizeof(feats));
 
 	printf("adma %s (built against header %u.%u.%u)\n", adma_version_string(), hv / 10000,
 	       hv / 100 % 100, hv % 100);
@@ -283,528 +282,101 @@ static int cmd_info(void)
 	       st.backlog);
 	printf("cpu:             %s\n", model);
 	printf("cpus:            %ld online", sysconf(_SC_NPROCESSORS_ONLN));
-	if (usable_cpus() > 0)
-		printf(", %ld usable by this process", usable_cpus());
+	if (tool_usable_cpus() > 0)
+		printf(", %ld usable by this process", tool_usable_cpus());
 	putchar('\n');
-	printf("caches:          L1d %s, L2 %s, L3 %s\n", l1 ? size_name(l1, b1, sizeof(b1)) : "?",
-	       l2 ? size_name(l2, b2, sizeof(b2)) : "?", l3 ? size_name(l3, b3, sizeof(b3)) : "?");
+	printf("caches:          L1d %s, L2 %s, L3 %s\n",
+	       l1 ? tool_size_name(l1, b1, sizeof(b1)) : "?",
+	       l2 ? tool_size_name(l2, b2, sizeof(b2)) : "?",
+	       l3 ? tool_size_name(l3, b3, sizeof(b3)) : "?");
 	printf("cpu features:    %s\n", feats);
+	printf("bench peers:     memcpy, adma");
+	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
+		if (peers[i]->skip)
+			printf(", %s (skipped: %s)", peers[i]->name, peers[i]->skip);
+		else
+			printf(", %s", peers[i]->name);
+	}
+	printf("\nalloc counting:  %s\n", bench_alloc_counting ? "on" : bench_alloc_skip);
 	return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* bench                                                                                       */
+/* bench: options (the benchmark itself is tools/bench.c)                                      */
 /* ------------------------------------------------------------------------------------------ */
 
-enum {
-	FMT_TABLE,
-	FMT_CSV,
-	FMT_JSON
-};
-
-#define MAX_SIZES 8
-#define MAX_SAMPLES 5
-/* Small copies rotate over up to this many destinations, so that concurrent ops of one batch
- * never write the same cache lines (which would measure line bouncing, not copying). */
-#define MAX_SLOTS 64
-#define SLOT_SPAN (2 * MiB)
-#define OP_BYTES 64
-#define LAT_TRIALS 2000
-
-struct figure {
-	double median, min, max;
-};
-
-struct copy_row {
-	size_t bytes;
-	bool skipped;
-	struct figure memcpy_gbps, adma_gbps;
-};
-
-struct ops_row {
-	unsigned batch;
-	struct figure mops;
-};
-
-struct bench {
-	struct adma_engine *e;
-	int fmt;
-	bool quick, full, progress;
-	unsigned samples;
-	double target_s; /* the least time one sample takes */
-	unsigned step, steps;
-
-	unsigned nsizes;
-	struct copy_row copy[MAX_SIZES];
-	struct ops_row ops[2];
-	double lat_median_us, lat_p99_us;
-	unsigned lat_trials;
-	struct adma_stats st;
-};
-
-static void progress(struct bench *b, const char *what, size_t bytes)
+static int bench_usage_error(const char *fmt, const char *arg)
 {
-	char sz[32];
-
-	b->step++;
-	if (!b->progress)
-		return;
-	fprintf(stderr, "\r\033[K[%u/%u] %s", b->step, b->steps, what);
-	if (bytes)
-		fprintf(stderr, " %s", size_name(bytes, sz, sizeof(sz)));
-	fputs(" ...", stderr);
-	fflush(stderr);
-	progress_shown = true;
+	fprintf(stderr, "%s: bench: ", tool_prog);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(%s help lists the options)\n", tool_prog);
+	return 2;
 }
 
-static void progress_done(void)
+static int parse_only(struct bench_opts *o, const char *list)
 {
-	if (progress_shown) {
-		fputs("\r\033[K", stderr);
-		fflush(stderr);
-		progress_shown = false;
+	const char *p = list;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		int id = bench_scenario_by_name(p, len);
+
+		if (id < 0)
+			return -1;
+		o->only |= BENCH_BIT(id);
+		p += len;
+		if (*p == ',')
+			p++;
 	}
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static struct figure summarize(double *v, unsigned n)
-{
-	struct figure f;
-
-	qsort(v, n, sizeof(*v), cmp_double);
-	f.min = v[0];
-	f.max = v[n - 1];
-	f.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	return f;
-}
-
-/* Submits all @count ops, waiting for room whenever the backlog is full. */
-static void submit_all(struct adma_engine *e, const struct adma_op *ops, unsigned count,
-		       uint64_t *tickets)
-{
-	unsigned done = 0;
-
-	while (done < count) {
-		int r = adma_submit(e, ops + done, count - done, tickets ? tickets + done : NULL);
-
-		if (r == -EAGAIN) {
-			/* The barrier also reports failures of ops it waited for; none may hide. */
-			check("adma_barrier", adma_barrier(e, -1));
-			continue;
-		}
-		check("adma_submit", r);
-		done += r;
-	}
-}
-
-/* Keeps the compiler from merging or dropping copies whose results it cannot see used. */
-static inline void clobber(void)
-{
-	__asm__ __volatile__("" ::: "memory");
-}
-
-struct copy_ctx {
-	struct bench *b;
-	unsigned char *src, *dst;
-	size_t bytes;
-	unsigned slots;
-	struct adma_op ops[MAX_SLOTS];
-};
-
-static double run_memcpy(struct copy_ctx *c, uint64_t reps)
-{
-	double t0 = now_s();
-
-	for (uint64_t i = 0; i < reps; i++) {
-		memcpy(c->dst + (i % c->slots) * c->bytes, c->src, c->bytes);
-		clobber();
-	}
-	return now_s() - t0;
-}
-
-/* Rounds of one batch (one op per destination slot) then a wait: submit + adma_wait for one op,
- * submit + adma_barrier for more. */
-static double run_adma(struct copy_ctx *c, uint64_t reps)
-{
-	struct adma_engine *e = c->b->e;
-	double t0 = now_s();
-
-	while (reps) {
-		unsigned n = reps < c->slots ? (unsigned)reps : c->slots;
-
-		if (n == 1) {
-			uint64_t t;
-
-			submit_all(e, c->ops, 1, &t);
-			check("adma_wait", adma_wait(e, t, -1));
-		} else {
-			submit_all(e, c->ops, n, NULL);
-			check("adma_barrier", adma_barrier(e, -1));
-		}
-		reps -= n;
-	}
-	return now_s() - t0;
-}
-
-/* How many repetitions make one sample last at least the target time. */
-static uint64_t calibrate(double (*run)(struct copy_ctx *, uint64_t), struct copy_ctx *c)
-{
-	double target = c->b->target_s, t;
-	uint64_t reps = 1;
-
-	run(c, 1); /* warm-up: caches, TLB, workers awake */
-	for (;;) {
-		t = run(c, reps);
-		if (t >= target / 8 || reps >= (UINT64_C(1) << 40))
-			break;
-		reps *= 4;
-	}
-	if (t < target)
-		reps = (uint64_t)((double)reps * target / (t > 1e-9 ? t : 1e-9)) + 1;
-	return reps;
-}
-
-static struct figure measure(double (*run)(struct copy_ctx *, uint64_t), struct copy_ctx *c)
-{
-	double gbps[MAX_SAMPLES];
-	uint64_t reps = calibrate(run, c);
-
-	for (unsigned s = 0; s < c->b->samples; s++)
-		gbps[s] = (double)reps * c->bytes / run(c, reps) / 1e9;
-	return summarize(gbps, c->b->samples);
-}
-
-static void bench_copy(struct bench *b, struct copy_row *row)
-{
-	struct copy_ctx c = { .b = b, .bytes = row->bytes };
-	size_t dst_len;
-	char sz[32];
-
-	c.slots = row->bytes >= SLOT_SPAN ? 1 : (unsigned)(SLOT_SPAN / row->bytes);
-	if (c.slots > MAX_SLOTS)
-		c.slots = MAX_SLOTS;
-	dst_len = c.slots * row->bytes;
-	c.src = aligned_alloc(4096, row->bytes);
-	c.dst = aligned_alloc(4096, dst_len);
-	if (!c.src || !c.dst) {
-		fprintf(stderr, "%s: bench: %s: out of memory, skipped\n", prog,
-			size_name(row->bytes, sz, sizeof(sz)));
-		free(c.src);
-		free(c.dst);
-		row->skipped = true;
-		b->step += 2;
-		return;
-	}
-	/* Touch every page now so that page faults are not timed; a pattern, so that a copy
-	 * that did not happen cannot pass for one. */
-	for (size_t i = 0; i < row->bytes; i++)
-		c.src[i] = (unsigned char)(i * 131 + 7 + i / 4096);
-	memset(c.dst, 0, dst_len);
-	for (unsigned s = 0; s < c.slots; s++)
-		adma_prep_copy(&c.ops[s], c.dst + s * row->bytes, c.src, row->bytes);
-
-	progress(b, "memcpy", row->bytes);
-	row->memcpy_gbps = measure(run_memcpy, &c);
-
-	memset(c.dst, 0, dst_len);
-	progress(b, "adma", row->bytes);
-	row->adma_gbps = measure(run_adma, &c);
-	for (unsigned s = 0; s < c.slots; s++) {
-		if (memcmp(c.dst + s * row->bytes, c.src, row->bytes) != 0) {
-			progress_done();
-			fprintf(stderr,
-				"%s: bench: adma copy of %s produced wrong data (slot %u)\n", prog,
-				size_name(row->bytes, sz, sizeof(sz)), s);
-			exit(1);
-		}
-	}
-	free(c.src);
-	free(c.dst);
-}
-
-static double run_ops(struct adma_engine *e, const struct adma_op *ops, unsigned batch,
-		      uint64_t rounds)
-{
-	double t0 = now_s();
-
-	for (uint64_t r = 0; r < rounds; r++) {
-		submit_all(e, ops, batch, NULL);
-		check("adma_barrier", adma_barrier(e, -1));
-	}
-	return now_s() - t0;
-}
-
-static void bench_ops(struct bench *b, struct ops_row *row)
-{
-	static unsigned char src[OP_BYTES], dst[32][OP_BYTES];
-	struct adma_op ops[32];
-	double mops[MAX_SAMPLES], t;
-	uint64_t rounds = 1;
-
-	progress(b, row->batch == 1 ? "64-byte ops, batch 1" : "64-byte ops, batch 32", 0);
-	for (unsigned i = 0; i < OP_BYTES; i++)
-		src[i] = (unsigned char)(i + 1);
-	for (unsigned i = 0; i < row->batch; i++)
-		adma_prep_copy(&ops[i], dst[i], src, OP_BYTES);
-
-	run_ops(b->e, ops, row->batch, 16);
-	for (;;) {
-		t = run_ops(b->e, ops, row->batch, rounds);
-		if (t >= b->target_s / 8 || rounds >= (UINT64_C(1) << 40))
-			break;
-		rounds *= 4;
-	}
-	if (t < b->target_s)
-		rounds = (uint64_t)((double)rounds * b->target_s / (t > 1e-9 ? t : 1e-9)) + 1;
-	for (unsigned s = 0; s < b->samples; s++) {
-		t = run_ops(b->e, ops, row->batch, rounds);
-		mops[s] = (double)rounds * row->batch / t / 1e6;
-	}
-	row->mops = summarize(mops, b->samples);
-
-	for (unsigned i = 0; i < row->batch; i++) {
-		if (memcmp(dst[i], src, OP_BYTES) != 0) {
-			progress_done();
-			fprintf(stderr, "%s: bench: adma 64-byte copy produced wrong data\n", prog);
-			exit(1);
-		}
-	}
-}
-
-static void bench_latency(struct bench *b)
-{
-	static unsigned char src[OP_BYTES], dst[OP_BYTES];
-	static double us[LAT_TRIALS];
-	struct adma_op op;
-	unsigned n = LAT_TRIALS, warm = 100;
-
-	progress(b, "latency of one 64-byte op", 0);
-	memset(src, 0x5a, sizeof(src));
-	adma_prep_copy(&op, dst, src, OP_BYTES);
-	for (unsigned i = 0; i < warm + n; i++) {
-		uint64_t t;
-		double t0 = now_s();
-
-		submit_all(b->e, &op, 1, &t);
-		check("adma_wait", adma_wait(b->e, t, -1));
-		if (i >= warm)
-			us[i - warm] = (now_s() - t0) * 1e6;
-	}
-	if (memcmp(dst, src, OP_BYTES) != 0) {
-		progress_done();
-		fprintf(stderr, "%s: bench: adma 64-byte copy produced wrong data\n", prog);
-		exit(1);
-	}
-	qsort(us, n, sizeof(us[0]), cmp_double);
-	b->lat_trials = n;
-	b->lat_median_us = n % 2 ? us[n / 2] : (us[n / 2 - 1] + us[n / 2]) / 2;
-	/* Nearest rank: the smallest value with at least 99% of the trials at or below it. */
-	b->lat_p99_us = us[(n * 99 + 99) / 100 - 1];
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
-static const char *mode_name(const struct bench *b)
-{
-	return b->quick ? "quick" : b->full ? "full" : "default";
-}
-
-static void print_table(const struct bench *b, const char *model)
-{
-	char sz[32];
-
-	printf("adma %s bench (%s): %s; default engine: %" PRIu64 " workers, backlog %" PRIu64
-	       "\n\n",
-	       adma_version_string(), mode_name(b), model, b->st.workers, b->st.backlog);
-	printf("copy throughput, GB/s per copy, median of %u samples (min..max)\n"
-	       "memcpy: glibc on this thread; adma: one op per copy, then adma_wait (below 2 MiB:\n"
-	       "batches of up to %d ops to distinct destinations, then adma_barrier)\n\n",
-	       b->samples, MAX_SLOTS);
-	printf("%8s  %8s %-17s  %8s %-17s  %11s\n", "size", "memcpy", "", "adma", "",
-	       "adma/memcpy");
-	for (unsigned i = 0; i < b->nsizes; i++) {
-		const struct copy_row *r = &b->copy[i];
-		char m[32], a[32];
-
-		if (r->skipped) {
-			printf("%8s  skipped (out of memory)\n",
-			       size_name(r->bytes, sz, sizeof(sz)));
-			continue;
-		}
-		snprintf(m, sizeof(m), "(%.2f..%.2f)", r->memcpy_gbps.min, r->memcpy_gbps.max);
-		snprintf(a, sizeof(a), "(%.2f..%.2f)", r->adma_gbps.min, r->adma_gbps.max);
-		printf("%8s  %8.2f %-17s  %8.2f %-17s  %11.2f\n",
-		       size_name(r->bytes, sz, sizeof(sz)), r->memcpy_gbps.median, m,
-		       r->adma_gbps.median, a, r->adma_gbps.median / r->memcpy_gbps.median);
-	}
-	printf("\n%d-byte ops: submit a batch, then adma_barrier; M ops/s, median (min..max)\n",
-	       OP_BYTES);
-	for (unsigned i = 0; i < 2; i++) {
-		const struct ops_row *r = &b->ops[i];
-
-		printf("  batch %-3u %8.3f  (%.3f..%.3f)\n", r->batch, r->mops.median, r->mops.min,
-		       r->mops.max);
-	}
-	printf("\nlatency of one %d-byte op, submit until adma_wait returns (%u trials):\n"
-	       "  median %.2f us, p99 %.2f us\n",
-	       OP_BYTES, b->lat_trials, b->lat_median_us, b->lat_p99_us);
-	if (b->st.inlined)
-		printf("\nthe engine ran %" PRIu64 " of %" PRIu64
-		       " ops in the submitting thread (inline fast path)\n",
-		       b->st.inlined, b->st.submitted);
-}
-
-static void print_csv(const struct bench *b)
-{
-	printf("test,bytes,batch,impl,unit,median,min,max,p99,samples\n");
-	for (unsigned i = 0; i < b->nsizes; i++) {
-		const struct copy_row *r = &b->copy[i];
-
-		if (r->skipped)
-			continue;
-		printf("copy,%zu,,memcpy,GB/s,%.4f,%.4f,%.4f,,%u\n", r->bytes,
-		       r->memcpy_gbps.median, r->memcpy_gbps.min, r->memcpy_gbps.max, b->samples);
-		printf("copy,%zu,,adma,GB/s,%.4f,%.4f,%.4f,,%u\n", r->bytes, r->adma_gbps.median,
-		       r->adma_gbps.min, r->adma_gbps.max, b->samples);
-		printf("copy,%zu,,adma/memcpy,ratio,%.4f,,,,%u\n", r->bytes,
-		       r->adma_gbps.median / r->memcpy_gbps.median, b->samples);
-	}
-	for (unsigned i = 0; i < 2; i++)
-		printf("ops,%d,%u,adma,Mops/s,%.4f,%.4f,%.4f,,%u\n", OP_BYTES, b->ops[i].batch,
-		       b->ops[i].mops.median, b->ops[i].mops.min, b->ops[i].mops.max, b->samples);
-	printf("latency,%d,1,adma,us,%.3f,,,%.3f,%u\n", OP_BYTES, b->lat_median_us, b->lat_p99_us,
-	       b->lat_trials);
-}
-
-static void print_figure(const char *name, const struct figure *f)
-{
-	printf("\"%s\": {\"median\": %.4f, \"min\": %.4f, \"max\": %.4f}", name, f->median, f->min,
-	       f->max);
-}
-
-static void print_json(const struct bench *b, const char *model)
-{
-	bool first = true;
-
-	printf("{\n  \"version\": ");
-	json_string(adma_version_string());
-	printf(",\n  \"mode\": \"%s\",\n  \"cpu\": ", mode_name(b));
-	json_string(model);
-	printf(",\n  \"cpus\": %ld,\n  \"workers\": %" PRIu64 ",\n  \"backlog\": %" PRIu64
-	       ",\n  \"samples\": %u,\n  \"copy\": [",
-	       sysconf(_SC_NPROCESSORS_ONLN), b->st.workers, b->st.backlog, b->samples);
-	for (unsigned i = 0; i < b->nsizes; i++) {
-		const struct copy_row *r = &b->copy[i];
-
-		if (r->skipped)
-			continue;
-		printf("%s\n    {\"bytes\": %zu, ", first ? "" : ",", r->bytes);
-		print_figure("memcpy_gbps", &r->memcpy_gbps);
-		printf(", ");
-		print_figure("adma_gbps", &r->adma_gbps);
-		printf(", \"ratio\": %.4f}", r->adma_gbps.median / r->memcpy_gbps.median);
-		first = false;
-	}
-	printf("\n  ],\n  \"ops\": [");
-	for (unsigned i = 0; i < 2; i++) {
-		printf("%s\n    {\"bytes\": %d, \"batch\": %u, ", i ? "," : "", OP_BYTES,
-		       b->ops[i].batch);
-		print_figure("mops", &b->ops[i].mops);
-		printf("}");
-	}
-	printf("\n  ],\n  \"latency\": {\"bytes\": %d, \"trials\": %u, \"median_us\": %.3f, "
-	       "\"p99_us\": %.3f},\n",
-	       OP_BYTES, b->lat_trials, b->lat_median_us, b->lat_p99_us);
-	printf("  \"inlined\": %" PRIu64 ",\n  \"submitted\": %" PRIu64 "\n}\n", b->st.inlined,
-	       b->st.submitted);
+	return o->only ? 0 : -1;
 }
 
 static int cmd_bench(int argc, char **argv)
 {
-	static const size_t all_sizes[] = { 4 * KiB, 64 * KiB, MiB, 16 * MiB, 256 * MiB, GiB };
-	struct bench b = { .fmt = FMT_TABLE };
-	char model[256];
+	struct bench_opts o = { .format = BENCH_TABLE };
 	bool csv = false, json = false;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--quick")) {
-			b.quick = true;
-		} else if (!strcmp(argv[i], "--full")) {
-			b.full = true;
-		} else if (!strcmp(argv[i], "--csv")) {
+		const char *a = argv[i], *val = NULL;
+
+		if ((!strcmp(a, "--only") || !strcmp(a, "--samples")) && i + 1 < argc)
+			val = argv[++i];
+		else if (!strncmp(a, "--only=", 7) || !strncmp(a, "--samples=", 10))
+			val = strchr(a, '=') + 1;
+
+		if (!strcmp(a, "--quick")) {
+			o.quick = true;
+		} else if (!strcmp(a, "--full")) {
+			o.full = true;
+		} else if (!strcmp(a, "--csv")) {
 			csv = true;
-		} else if (!strcmp(argv[i], "--json")) {
+		} else if (!strcmp(a, "--json")) {
 			json = true;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		} else if (!strncmp(a, "--only", 6) && val) {
+			if (parse_only(&o, val) < 0)
+				return bench_usage_error("--only: unknown scenario in '%s'", val);
+		} else if (!strncmp(a, "--samples", 9) && val) {
+			char *end;
+			unsigned long n = strtoul(val, &end, 10);
+
+			if (*val < '0' || *val > '9' || *end || n < 1 || n > 1000)
+				return bench_usage_error("--samples: '%s' is not a number 1..1000",
+							 val);
+			o.samples = (unsigned)n;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "%s: bench: unknown option '%s'\n", prog, argv[i]);
-			usage(stderr);
-			return 2;
+			return bench_usage_error("unknown option or missing value: '%s'", a);
 		}
 	}
-	if ((b.quick && b.full) || (csv && json)) {
-		fprintf(stderr,
-			"%s: bench: --quick and --full, --csv and --json exclude each other\n",
-			prog);
-		return 2;
-	}
-	b.fmt = csv ? FMT_CSV : json ? FMT_JSON : FMT_TABLE;
-	b.samples = b.quick ? 3 : 5;
-	b.target_s = b.quick ? 0.02 : 0.05;
-	for (size_t i = 0; i < sizeof(all_sizes) / sizeof(all_sizes[0]); i++) {
-		size_t n = all_sizes[i];
-
-		if (n == GiB && !b.full)
-			continue;
-		if (b.quick && n > 64 * MiB)
-			n = 64 * MiB;
-		b.copy[b.nsizes++].bytes = n;
-	}
-	b.ops[0].batch = 1;
-	b.ops[1].batch = 32;
-	b.steps = 2 * b.nsizes + 3;
-	b.progress = isatty(STDERR_FILENO);
-	cpu_model(model, sizeof(model));
-
-	check("adma_engine_create", adma_engine_create(&b.e, NULL));
-	for (unsigned i = 0; i < b.nsizes; i++)
-		bench_copy(&b, &b.copy[i]);
-	bench_ops(&b, &b.ops[0]);
-	bench_ops(&b, &b.ops[1]);
-	bench_latency(&b);
-	check("adma_stats", adma_stats(b.e, &b.st));
-	check("adma_engine_destroy", adma_engine_destroy(&b.e));
-	progress_done();
-
-	if (b.fmt == FMT_CSV)
-		print_csv(&b);
-	else if (b.fmt == FMT_JSON)
-		print_json(&b, model);
-	else
-		print_table(&b, model);
-	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+	if (o.quick && o.full)
+		return bench_usage_error("%s", "--quick and --full exclude each other");
+	if (csv && json)
+		return bench_usage_error("%s", "--csv and --json exclude each other");
+	o.format = csv ? BENCH_CSV : json ? BENCH_JSON : BENCH_TABLE;
+	o.progress = isatty(STDERR_FILENO);
+	return bench_run(&o);
 }
 
 int main(int argc, char **argv)
@@ -816,7 +388,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "info")) {
 		if (argc == 2)
 			return cmd_info();
-		fprintf(stderr, "%s: info: unexpected argument '%s'\n", prog, argv[2]);
+		fprintf(stderr, "%s: info: unexpected argument '%s'\n", tool_prog, argv[2]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "bench"))
@@ -826,10 +398,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stderr);
+		usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "%s: unknown command or arguments: '%s'\n", prog, argv[1]);
+	fprintf(stderr, "%s: unknown command or arguments: '%s'\n", tool_prog, argv[1]);
 	usage(stderr);
 	return 2;
 }
