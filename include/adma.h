@@ -387,6 +387,7 @@ struct adma_stats {
 	uint64_t pending;      /* results waiting for adma_poll(), now */
 	uint64_t workers;      /* worker threads */
 	uint64_t backlog;      /* the engine's backlog limit */
+	uint64_t nontemporal;  /* ops written with non-temporal stores */
 };
 
 /** Fills @st with a consistent snapshot. @return 0, or -EINVAL for a NULL argument. */

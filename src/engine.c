@@ -358,10 +358,11 @@ void adma_dump(struct adma_engine *e, FILE *out)
 		(unsigned long long)(e->next_ticket - 1),
 		e->oldest == ADMA__NONE ? 0ull : (unsigned long long)e->slots[e->oldest].ticket);
 	fprintf(out, "  ops submitted %llu, completed %llu, failed %llu, cancelled %llu, "
-		"inlined %llu, split %llu, bytes %llu\n",
+		"inlined %llu, split %llu, non-temporal %llu, bytes %llu\n",
 		(unsigned long long)s.submitted, (unsigned long long)s.completed,
 		(unsigned long long)s.failed, (unsigned long long)s.cancelled,
 		(unsigned long long)s.inlined, (unsigned long long)s.split,
+		(unsigned long long)s.nontemporal,
 		(unsigned long long)s.bytes);
 	fprintf(out, "  failures remembered %zu\n", e->nfail);
 	e->be.dump(e, out);

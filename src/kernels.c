@@ -5,8 +5,9 @@
  *
  * Ordinary stores win while source and destination fit in the caches; above that, non-temporal
  * stores skip the read-for-ownership of every destination line and roughly double the copy
- * rate. Every non-temporal kernel ends with an sfence: its stores are weakly ordered, and the
- * engine lock released after the kernel must publish them to whoever observes completion.
+ * rate. Non-temporal stores are weakly ordered: whoever completes an op calls adma__publish()
+ * after its data and before its callback or retire. One fence per run of ops, not one per op:
+ * a fence after every 4 KiB costs a third of the rate.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -124,7 +125,7 @@ static void fill_cached(uint8_t *dst, size_t n, const uint8_t *pattern, size_t l
 }
 
 #if HAVE_X86
-/* Streams 32-byte blocks: d is 32-byte aligned, n a multiple of 128. */
+/* Streams 32-byte blocks: d is 64-byte aligned, n a multiple of 128. */
 __attribute__((target("avx2"))) static void copy_nt_avx2(uint8_t *d, const uint8_t *s, size_t n)
 {
 	for (; n; n -= 128, d += 128, s += 128) {
@@ -179,7 +180,9 @@ static void copy(uint8_t *d, const uint8_t *s, size_t n, bool nt)
 		return;
 #if HAVE_X86
 	if (nt && n >= NT_MIN) {
-		size_t head = (size_t)(-(uintptr_t)d & 31), body;
+		/* Whole cache lines only: a partly written line costs the memory a
+		 * read-modify-write, more than the non-temporal store saves. */
+		size_t head = (size_t)(-(uintptr_t)d & 63), body;
 
 		memcpy(d, s, head);
 		d += head, s += head, n -= head;
@@ -189,7 +192,6 @@ static void copy(uint8_t *d, const uint8_t *s, size_t n, bool nt)
 		else
 			copy_nt_sse2(d, s, body);
 		memcpy(d + body, s + body, n - body);
-		_mm_sfence();
 		return;
 	}
 #endif
@@ -203,20 +205,20 @@ static void fill(uint8_t *d, size_t n, const uint8_t *pattern, size_t len, bool 
 		return;
 #if HAVE_X86
 	if (nt && n >= NT_MIN) {
-		size_t head = (size_t)(-(uintptr_t)d & 31), body;
+		size_t head = (size_t)(-(uintptr_t)d & 63), body;
 		const uint8_t *v = d + head;
 
-		/* The aligned head and one 32-byte period are written normally; that period
-		 * (whose phase is head % len) is the vector every later 32 bytes repeat. */
-		fill_cached(d, head + 32, pattern, len);
-		d += head + 32, n -= head + 32;
+		/* The head up to a line and one more line are written normally; that line's
+		 * first 32 bytes (whose phase is head % len) are the vector every later 32
+		 * bytes repeat, and the streaming stores start on a line. */
+		fill_cached(d, head + 64, pattern, len);
+		d += head + 64, n -= head + 64;
 		body = n & ~(size_t)127;
 		if (adma__cpu()->avx2)
 			fill_nt_avx2(d, v, body);
 		else
 			fill_nt_sse2(d, v, body);
 		memcpy(d + body, v, n - body);
-		_mm_sfence();
 		return;
 	}
 #endif
@@ -224,9 +226,11 @@ static void fill(uint8_t *d, size_t n, const uint8_t *pattern, size_t len, bool 
 	fill_cached(d, n, pattern, len);
 }
 
-int adma__execute(const struct adma_op *op, size_t *bytes)
+void adma__publish(void)
 {
-	return adma__execute_part(op, 0, SIZE_MAX, false, bytes);
+#if HAVE_X86
+	_mm_sfence();
+#endif
 }
 
 int adma__execute_part(const struct adma_op *op, size_t off, size_t len, bool nt, size_t *bytes)

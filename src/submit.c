@@ -227,6 +227,26 @@ static bool runs_here(const struct adma_engine *e, const struct adma_op *op, boo
 	       !(e->flags & ADMA_CFG_ORDERED) && (!op->cb || e->deferred);
 }
 
+/* Whether an op writes with non-temporal stores: forced or forbidden by its flags; else a copy
+ * or fill whose data outgrows the caches: the op alone, or the contiguous stream of copies and
+ * fills it continues (a large buffer copied in small pieces is one large copy). Lock held:
+ * submission order decides what is contiguous. */
+static bool use_nt(struct adma_engine *e, const struct adma_op *op)
+{
+	uintptr_t dst = (uintptr_t)op->dst;
+
+	if (op->flags & (ADMA_OP_NONTEMPORAL | ADMA_OP_CACHED))
+		return op->flags & ADMA_OP_NONTEMPORAL;
+	if (op->opcode != ADMA_OP_COPY && op->opcode != ADMA_OP_FILL)
+		return false;
+	if (dst == e->stream_end && op->n <= SIZE_MAX - e->stream_len)
+		e->stream_len += op->n;
+	else
+		e->stream_len = op->n;
+	e->stream_end = dst + op->n;
+	return e->stream_len >= e->nt_threshold;
+}
+
 /* Takes n slots for ops[0..n), in ticket order; those that will run in this thread go to
  * here[], the others to queue[]. Lock held; room and completion records reserved.
  * @return how many go to here[]. */
@@ -251,6 +271,8 @@ static unsigned accept(struct adma_engine *e, const struct adma_op *ops, unsigne
 			e->oldest = idx;
 		e->newest = idx;
 		e->where[s->ticket & e->where_mask] = idx;
+		s->nt = use_nt(e, &s->op);
+		e->st.nontemporal += s->nt;
 		if (runs_here(e, &s->op, nq || e->queued)) {
 			s->state = SLOT_INLINE;
 			here[nh++] = s;

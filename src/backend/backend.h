@@ -41,7 +41,7 @@ struct adma__slot {
 	uint32_t taken;    /* pieces handed out */
 	uint32_t left;     /* pieces not yet finished */
 	size_t piece_size; /* bytes per piece */
-	bool nt;           /* write with non-temporal stores */
+	bool nt;           /* write with non-temporal stores; decided at accept */
 	int status;        /* first failure among the pieces */
 	size_t bytes;      /* bytes written by the pieces finished so far */
 };
@@ -90,6 +90,10 @@ struct adma_engine {
 	unsigned flags;
 	size_t align;
 	bool deferred;           /* callbacks run in adma_poll(): DEFER_CALLBACKS or inline */
+	/* The contiguous stream of copies and fills being submitted: where the last one's
+	 * destination ended and how many bytes the stream has written so far. */
+	uintptr_t stream_end;
+	size_t stream_len;
 	size_t nt_threshold;     /* SIZE_MAX: never */
 	size_t split_size;       /* SIZE_MAX: never */
 	size_t inline_max;       /* 0: never */
@@ -155,20 +159,12 @@ struct adma__cpu {
 };
 /* Detected once, on first use. */
 const struct adma__cpu *adma__cpu(void);
-/* Runs one whole op with ordinary stores. @return 0 or negative errno; *bytes written. */
-int adma__execute(const struct adma_op *op, size_t *bytes);
-/* Runs bytes [off, off + len) of a copy or fill (the whole op for other kinds). */
+/* Runs bytes [off, off + len) of a copy or fill (the whole op for other kinds: pass 0 and
+ * SIZE_MAX). @return 0 or negative errno; *bytes written. With nt, the data is published only
+ * by a later adma__publish(). */
 int adma__execute_part(const struct adma_op *op, size_t off, size_t len, bool nt, size_t *bytes);
-
-/* Whether an op writes with non-temporal stores: forced or forbidden by its flags, else
- * copies and fills from the engine's threshold up. */
-static inline bool adma__use_nt(const struct adma_engine *e, const struct adma_op *op)
-{
-	if (op->flags & (ADMA_OP_NONTEMPORAL | ADMA_OP_CACHED))
-		return op->flags & ADMA_OP_NONTEMPORAL;
-	return (op->opcode == ADMA_OP_COPY || op->opcode == ADMA_OP_FILL) &&
-	       op->n >= e->nt_threshold;
-}
+/* Orders every non-temporal store of this thread before what follows (sfence). */
+void adma__publish(void);
 
 /* complete.c */
 /* Runs the op's callback unless callbacks are deferred; no lock held. */

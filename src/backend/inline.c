@@ -38,9 +38,11 @@ static void run(struct adma_engine *e, struct adma__slot **mine, unsigned n)
 		e->st.inlined++;
 		pthread_mutex_unlock(&e->lock);
 
-		if (!status)
-			status = adma__execute_part(&s->op, 0, SIZE_MAX, adma__use_nt(e, &s->op),
-						    &bytes);
+		if (!status) {
+			status = adma__execute_part(&s->op, 0, SIZE_MAX, s->nt, &bytes);
+			if (s->nt)
+				adma__publish();
+		}
 
 		pthread_mutex_lock(&e->lock);
 		e->running--;

@@ -60,12 +60,11 @@ static bool joins_run(const struct adma_engine *e, const struct adma_op *op)
 	return op->opcode != ADMA_OP_CUSTOM && !(op->flags & ADMA_OP_FENCE) && !splits(e, op);
 }
 
-/* Decides how a copy or fill runs: non-temporal stores or not, and in how many pieces. */
+/* Decides in how many pieces a copy or fill runs. */
 static void plan(struct adma_engine *e, struct adma__slot *s)
 {
 	const struct adma_op *op = &s->op;
 
-	s->nt = adma__use_nt(e, op);
 	s->piece_size = SIZE_MAX;
 	s->chunks = 1;
 	if (splits(e, op)) {
@@ -157,6 +156,8 @@ static void process_piece(struct adma_engine *e, struct adma__slot *s, uint32_t 
 	pthread_mutex_unlock(&e->lock);
 	status = adma__execute_part(&s->op, (size_t)piece * s->piece_size, s->piece_size, s->nt,
 				    &bytes);
+	if (s->nt)
+		adma__publish();
 	pthread_mutex_lock(&e->lock);
 	s->bytes += bytes;
 	if (status && !s->status)
@@ -177,7 +178,7 @@ static void process_piece(struct adma_engine *e, struct adma__slot *s, uint32_t 
  * returns with the lock held. */
 static void process_run(struct adma_engine *e, struct adma__slot **run, unsigned n)
 {
-	bool cancelled[RUN_MAX];
+	bool cancelled[RUN_MAX], nt = false;
 
 	for (unsigned i = 0; i < n; i++)
 		cancelled[i] = run[i]->state == SLOT_CANCELLED;
@@ -188,7 +189,11 @@ static void process_run(struct adma_engine *e, struct adma__slot **run, unsigned
 		s->bytes = 0;
 		s->status = cancelled[i] ? -ECANCELED :
 			    adma__execute_part(&s->op, 0, SIZE_MAX, s->nt, &s->bytes);
+		nt |= s->nt && !cancelled[i];
 	}
+	/* The run's data is published before any of its callbacks runs. */
+	if (nt)
+		adma__publish();
 	for (unsigned i = 0; i < n; i++)
 		adma__deliver(e, run[i], run[i]->status, run[i]->bytes);
 	pthread_mutex_lock(&e->lock);
@@ -281,11 +286,16 @@ static void enqueue(struct adma_engine *e, struct adma__slot **s, unsigned n)
  * worker), then retires them with one lock. */
 static void run(struct adma_engine *e, struct adma__slot **s, unsigned n)
 {
+	bool nt = false;
+
 	if (!n)
 		return;
-	for (unsigned i = 0; i < n; i++)
-		s[i]->status = adma__execute_part(&s[i]->op, 0, SIZE_MAX, adma__use_nt(e, &s[i]->op),
-						  &s[i]->bytes);
+	for (unsigned i = 0; i < n; i++) {
+		s[i]->status = adma__execute_part(&s[i]->op, 0, SIZE_MAX, s[i]->nt, &s[i]->bytes);
+		nt |= s[i]->nt;
+	}
+	if (nt)
+		adma__publish();
 	pthread_mutex_lock(&e->lock);
 	e->st.inlined += n;
 	for (unsigned i = 0; i < n; i++)
