@@ -112,7 +112,9 @@ struct adma_config {
 	unsigned flags;   /* ADMA_CFG_* */
 	size_t align;     /* 0, or a power of two every address and size of every op must honour */
 	/* Copies and fills of at least this many bytes write with non-temporal stores (bypassing
-	 * the caches). 0 = auto: half the last-level cache, read at start-up. */
+	 * the caches); so do those that continue a contiguous stream (each destination starting
+	 * where the previous op's ended) once the stream has written this many bytes.
+	 * 0 = auto: half the last-level cache, read at start-up. */
 	size_t nt_threshold;
 	/* Copies and fills larger than twice this are cut into chunks of this many bytes that
 	 * all workers share. 0 = auto (1 MiB). Rounded up to a multiple of 4 KiB. */
