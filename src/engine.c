@@ -41,7 +41,8 @@ void adma_config_init(struct adma_config *cfg)
 	cfg->backlog = ADMA_BACKLOG_DEFAULT;
 }
 
-unsigned adma__auto_workers(void)
+/* Default worker count: the CPUs this process may run on, 1..AUTO_WORKERS_MAX. */
+static unsigned auto_workers(void)
 {
 	cpu_set_t set;
 	long n = 0;
@@ -218,7 +219,7 @@ int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
 		e->deferred = true;
 		fill_backend(&e->be, &adma__inline_backend);
 	} else {
-		e->workers = c.workers ? c.workers : adma__auto_workers();
+		e->workers = c.workers ? c.workers : auto_workers();
 		e->deferred = c.flags & ADMA_CFG_DEFER_CALLBACKS;
 		fill_backend(&e->be, &adma__threads_backend);
 	}

@@ -18,7 +18,6 @@
 #include "backend.h"
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_X86 1
 #else
@@ -28,7 +27,7 @@
 static struct adma__cpu cpu;
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 
-/* Size of the data cache of @level (1, 2, 3) seen by cpu0, or 0. sysfs describes what this
+/* Size of the data cache of @level (2, 3) seen by cpu0, or 0. sysfs describes what this
  * CPU sees (a VM's share), where sysconf may report a whole package. */
 static size_t cache_size(int level)
 {
@@ -60,10 +59,9 @@ static size_t cache_size(int level)
 		fclose(f);
 		return sz;
 	}
-#ifdef _SC_LEVEL1_DCACHE_SIZE
+#ifdef _SC_LEVEL2_CACHE_SIZE
 	{
-		long v = sysconf(level == 1 ? _SC_LEVEL1_DCACHE_SIZE :
-				 level == 2 ? _SC_LEVEL2_CACHE_SIZE : _SC_LEVEL3_CACHE_SIZE);
+		long v = sysconf(level == 2 ? _SC_LEVEL2_CACHE_SIZE : _SC_LEVEL3_CACHE_SIZE);
 
 		return v > 0 ? (size_t)v : 0;
 	}
@@ -75,18 +73,10 @@ static size_t cache_size(int level)
 static void detect(void)
 {
 #if HAVE_X86
-	unsigned a, b, c, d;
-
 	__builtin_cpu_init();
 	cpu.sse2 = __builtin_cpu_supports("sse2");
 	cpu.avx2 = __builtin_cpu_supports("avx2");
-	cpu.avx512f = __builtin_cpu_supports("avx512f");
-	if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
-		cpu.erms = b & (1u << 9);
-		cpu.fsrm = d & (1u << 4);
-	}
 #endif
-	cpu.l1d = cache_size(1);
 	cpu.l2 = cache_size(2);
 	cpu.l3 = cache_size(3);
 }

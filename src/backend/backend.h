@@ -154,8 +154,8 @@ extern const struct adma__backend adma__inline_backend;
 
 /* kernels.c */
 struct adma__cpu {
-	bool sse2, avx2, avx512f, erms, fsrm;
-	size_t l1d, l2, l3; /* data cache sizes seen by one CPU; 0 if unknown */
+	bool sse2, avx2;
+	size_t l2, l3; /* data cache sizes seen by one CPU; 0 if unknown */
 };
 /* Detected once, on first use. */
 const struct adma__cpu *adma__cpu(void);
@@ -190,7 +190,5 @@ bool adma__inside(const struct adma_engine *e);
 int adma__fail(const struct adma_engine *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Default worker count for this process. */
-unsigned adma__auto_workers(void);
 
 #endif

@@ -174,26 +174,35 @@ static void process_piece(struct adma_engine *e, struct adma__slot *s, uint32_t 
 	adma__retired(e);
 }
 
+/* Moves the data of whole ops (cancelled ones: none, -ECANCELED) into each slot's status and
+ * bytes, then publishes it all with one fence, before any callback or retire. No lock held. */
+static void execute(struct adma__slot **s, unsigned n, const bool *cancelled)
+{
+	bool nt = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		s[i]->bytes = 0;
+		if (cancelled && cancelled[i]) {
+			s[i]->status = -ECANCELED;
+			continue;
+		}
+		s[i]->status = adma__execute_part(&s[i]->op, 0, SIZE_MAX, s[i]->nt, &s[i]->bytes);
+		nt |= s[i]->nt;
+	}
+	if (nt)
+		adma__publish();
+}
+
 /* A run of whole ops: data, then callbacks, then one lock to retire them all. Called and
  * returns with the lock held. */
 static void process_run(struct adma_engine *e, struct adma__slot **run, unsigned n)
 {
-	bool cancelled[RUN_MAX], nt = false;
+	bool cancelled[RUN_MAX];
 
 	for (unsigned i = 0; i < n; i++)
 		cancelled[i] = run[i]->state == SLOT_CANCELLED;
 	pthread_mutex_unlock(&e->lock);
-	for (unsigned i = 0; i < n; i++) {
-		struct adma__slot *s = run[i];
-
-		s->bytes = 0;
-		s->status = cancelled[i] ? -ECANCELED :
-			    adma__execute_part(&s->op, 0, SIZE_MAX, s->nt, &s->bytes);
-		nt |= s->nt && !cancelled[i];
-	}
-	/* The run's data is published before any of its callbacks runs. */
-	if (nt)
-		adma__publish();
+	execute(run, n, cancelled);
 	for (unsigned i = 0; i < n; i++)
 		adma__deliver(e, run[i], run[i]->status, run[i]->bytes);
 	pthread_mutex_lock(&e->lock);
@@ -286,16 +295,9 @@ static void enqueue(struct adma_engine *e, struct adma__slot **s, unsigned n)
  * worker), then retires them with one lock. */
 static void run(struct adma_engine *e, struct adma__slot **s, unsigned n)
 {
-	bool nt = false;
-
 	if (!n)
 		return;
-	for (unsigned i = 0; i < n; i++) {
-		s[i]->status = adma__execute_part(&s[i]->op, 0, SIZE_MAX, s[i]->nt, &s[i]->bytes);
-		nt |= s[i]->nt;
-	}
-	if (nt)
-		adma__publish();
+	execute(s, n, NULL);
 	pthread_mutex_lock(&e->lock);
 	e->st.inlined += n;
 	for (unsigned i = 0; i < n; i++)
