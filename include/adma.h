@@ -20,7 +20,7 @@
  *   struct adma_engine *e;
  *   adma_engine_create(&e, NULL);                  (or use adma_default())
  *   struct adma_op op;
- *   adma_prep_copy(&op, dst, src, n);              (or _fill, _copy_sg, _custom)
+ *   adma_prep_copy(&op, dst, src, n);              (or _fill, _copy_sg, _copy_layout, _custom)
  *   adma_op_set_callback(&op, done, arg);          (optional)
  *   adma_submit(e, &op, 1, &ticket);               (or the one-call adma_memcpy())
  *   ... compute ...
@@ -87,7 +87,9 @@ enum adma_backend {
 #define ADMA_CFG_DEFER_CALLBACKS (1u << 1)
 /** A submit that finds the backlog full waits for room instead of returning -EAGAIN. */
 #define ADMA_CFG_BLOCK_WHEN_FULL (1u << 2)
-/** Do not print rejected-argument messages on stderr (adma_last_error() still has them). */
+/** Do not print rejected-argument messages on stderr (adma_last_error() still has them).
+ * Failures with no engine (the layout constructors, a NULL engine) are silenced by setting
+ * ADMA_QUIET=1 in the environment instead. */
 #define ADMA_CFG_QUIET (1u << 3)
 
 /** Default and largest backlog. */
@@ -217,7 +219,67 @@ struct adma_sge {
 	size_t n;
 };
 
-struct adma_layout;
+/* ------------------------------------------------------------------------------------------ */
+/* Layouts                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * An n-dimensional strided view of memory (the AML model). Element (i0, .., i{n-1}) lives at
+ *   base + i0 * strides[0] + ... + i{n-1} * strides[n-1]
+ * and is elem_size bytes long. dims are element counts; strides are bytes and may be negative
+ * (a reversed view) or zero (a source element read many times). Views never copy data: the
+ * constructors below only compute base, dims and strides, and a layout may also be filled by
+ * hand. A copy between two layouts (adma_prep_copy_layout) pairs elements in row-major order of
+ * each side's own dims: with equal dims, index to same index; with different dims (same
+ * element count), the k-th element of one side goes to the k-th element of the other, as a
+ * numpy reshape would pair them.
+ */
+#define ADMA_MAX_DIMS 8
+#define ADMA_ROW_MAJOR 0 /* the last dimension is contiguous (C order) */
+#define ADMA_COL_MAJOR 1 /* the first dimension is contiguous (Fortran order) */
+
+struct adma_layout {
+	void *base;                       /* the address of element (0, .., 0) */
+	size_t elem_size;                 /* bytes per element, > 0 */
+	unsigned ndims;                   /* 1 .. ADMA_MAX_DIMS */
+	size_t dims[ADMA_MAX_DIMS];       /* element counts; 0 makes an empty layout */
+	ptrdiff_t strides[ADMA_MAX_DIMS]; /* bytes between neighbours in each dimension */
+};
+
+/**
+ * Describes a packed array of @ndims dims at @base: ADMA_ROW_MAJOR makes the last dimension
+ * contiguous, ADMA_COL_MAJOR the first.
+ * @return 0, or -EINVAL: l or dims NULL, ndims 0 or above ADMA_MAX_DIMS, elem_size 0, an
+ *   unknown order, or extents whose element count or byte span overflows.
+ */
+ADMA_API int adma_layout_dense(struct adma_layout *l, void *base, size_t elem_size,
+			       unsigned ndims, const size_t *dims, int order);
+
+/**
+ * The sub-block of @in that starts at @offsets and spans @dims (one entry per dimension of
+ * @in), keeping @in's strides. @out may be @in.
+ * @return 0, or -EINVAL: a NULL argument, an invalid @in, or a block that leaves @in
+ *   (offsets[i] + dims[i] > in->dims[i]).
+ */
+ADMA_API int adma_layout_slice(struct adma_layout *out, const struct adma_layout *in,
+			       const size_t *offsets, const size_t *dims);
+
+/**
+ * Permutes dimensions (numpy's transpose): output dimension i gets the extent and stride of
+ * input dimension perm[i]. @out may be @in.
+ * @return 0, or -EINVAL: a NULL argument, an invalid @in, or a @perm that is not a permutation
+ *   of 0 .. in->ndims - 1.
+ */
+ADMA_API int adma_layout_transpose(struct adma_layout *out, const struct adma_layout *in,
+				   const unsigned *perm);
+
+/**
+ * Reverses dimension @dim (numpy's flip): base moves to that dimension's last element and its
+ * stride changes sign. @out may be @in.
+ * @return 0, or -EINVAL: a NULL argument, an invalid @in, or dim >= in->ndims.
+ */
+ADMA_API int adma_layout_reverse(struct adma_layout *out, const struct adma_layout *in,
+				 unsigned dim);
 
 /**
  * One op descriptor. Fill it with an adma_prep_*() call (which resets every field), then
@@ -268,8 +330,18 @@ ADMA_API void adma_prep_fill(struct adma_op *op, void *dst, size_t n, const void
 ADMA_API void adma_prep_copy_sg(struct adma_op *op, const struct adma_sge *sg, size_t count);
 
 /**
- * Prepares a copy between n-dimensional layouts. Not available in this version: submitting it
- * fails with -ENOTSUP.
+ * Prepares a copy from layout @src to layout @dst (see "Layouts" above). The two structs are
+ * read by adma_submit() and need not outlive it; the memory they describe must stay valid
+ * until the op completes. The copy is planned once at submit: dimensions contiguous on both
+ * sides merge into long runs copied with the engine's copy kernels, transposed dimensions go
+ * through cache-blocked tile kernels, and large copies are split across workers. The result's
+ * bytes are the element count times the element size.
+ * Checked at submit (-EINVAL): each layout as the constructors check it (and a NULL base with
+ * elements), equal element sizes and counts, the engine's align rule (base, element size and
+ * every stride), and overlap. The overlap check is conservative and never accepts a real one:
+ * a destination whose dimensions, sorted by stride, do not each step over everything the
+ * smaller ones span is rejected as self-overlapping, and the byte spans (lowest to highest
+ * byte) of destination and source must not intersect.
  */
 ADMA_API void adma_prep_copy_layout(struct adma_op *op, const struct adma_layout *dst,
 				    const struct adma_layout *src);
@@ -296,8 +368,9 @@ ADMA_API void adma_op_set_flags(struct adma_op *op, unsigned flags);
  *   -EINVAL  e is NULL, ops NULL with count > 0, or the first op is invalid: unknown opcode or
  *            flag bit, non-zero reserved field, NULL pointer with n > 0, overlapping source and
  *            destination, an address range that wraps, a pattern length not in {1,2,4,8,16},
- *            a NULL operator, an address or size that breaks the engine's align rule;
- *   -ENOTSUP the first op is a layout copy (not in this version);
+ *            a NULL operator, an address or size that breaks the engine's align rule, a
+ *            layout copy whose layouts are invalid, differ in element size or count, or
+ *            overlap (see adma_prep_copy_layout());
  *   -EAGAIN  the backlog is full (never with ADMA_CFG_BLOCK_WHEN_FULL, except when called from
  *            a callback or custom operator of the same engine, where waiting could never end);
  *   -ENOMEM  memory to keep results for adma_poll() could not be reserved.

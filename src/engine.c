@@ -170,6 +170,7 @@ static void free_engine(struct adma_engine *e)
 	free(e->fail);
 	free(e->where);
 	free(e->slots);
+	free(e->plans);
 	free(e);
 }
 

@@ -164,8 +164,11 @@ static void fill_nt_sse2(uint8_t *d, const uint8_t *v, size_t n)
 /* Below this, a non-temporal kernel's alignment head and tail cost more than they save. */
 #define NT_MIN 4096
 
-static void copy(uint8_t *d, const uint8_t *s, size_t n, bool nt)
+void adma__copy(void *dst, const void *src, size_t n, bool nt)
 {
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
 	if (!n)
 		return;
 #if HAVE_X86
@@ -223,15 +226,17 @@ void adma__publish(void)
 #endif
 }
 
-int adma__execute_part(const struct adma_op *op, size_t off, size_t len, bool nt, size_t *bytes)
+int adma__execute_part(const struct adma__slot *sl, size_t off, size_t len, size_t *bytes)
 {
+	const struct adma_op *op = &sl->op;
+	bool nt = sl->nt;
 	long r;
 
 	switch (op->opcode) {
 	case ADMA_OP_COPY:
 		if (len > op->n - off)
 			len = op->n - off;
-		copy((uint8_t *)op->dst + off, (const uint8_t *)op->src + off, len, nt);
+		adma__copy((uint8_t *)op->dst + off, (const uint8_t *)op->src + off, len, nt);
 		*bytes = len;
 		return 0;
 	case ADMA_OP_FILL:
@@ -246,9 +251,12 @@ int adma__execute_part(const struct adma_op *op, size_t off, size_t len, bool nt
 		for (size_t i = 0; i < op->n; i++) {
 			const struct adma_sge *g = &op->u.sg[i];
 
-			copy(g->dst, g->src, g->n, nt);
+			adma__copy(g->dst, g->src, g->n, nt);
 			*bytes += g->n;
 		}
+		return 0;
+	case ADMA_OP_COPY_LAYOUT:
+		*bytes = adma__layout_run(sl->plan, off, len, nt);
 		return 0;
 	case ADMA_OP_CUSTOM:
 		r = op->u.custom.fn(op->dst, op->src, op->u.custom.arg);

@@ -154,8 +154,7 @@ static int validate(const struct adma_engine *e, const struct adma_op *op, unsig
 		}
 		return 0;
 	case ADMA_OP_COPY_LAYOUT:
-		return adma__fail(e, -ENOTSUP,
-				  "adma_submit: op %u: layout copies are not in this version", i);
+		return adma__layout_check(e, i, op->u.layout.dst, op->u.layout.src);
 	case ADMA_OP_CUSTOM:
 		if (!op->u.custom.fn)
 			return adma__fail(e, -EINVAL, "adma_submit: op %u: custom operator is NULL", i);
@@ -215,6 +214,21 @@ static int reserve_completion(struct adma_engine *e, unsigned n)
 	return 0;
 }
 
+/* The first layout copy an engine sees allocates a plan for every slot: engines that never copy
+ * layouts pay nothing, and later ones never allocate. Lock held. */
+static int reserve_plans(struct adma_engine *e, const struct adma_op *ops, unsigned n)
+{
+	if (e->plans)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (ops[i].opcode != ADMA_OP_COPY_LAYOUT)
+			continue;
+		e->plans = calloc(e->backlog, sizeof(*e->plans));
+		return e->plans ? 0 : -ENOMEM;
+	}
+	return 0;
+}
+
 /* Whether an op may run in the submitting thread: a small copy or fill, when nothing waits in
  * the FIFO before it (so FIFO start order holds), no ordering rule asks for a worker, and no
  * callback must run on a worker (that op would pay for a hand-off anyway: the worker might as
@@ -237,6 +251,8 @@ static bool use_nt(struct adma_engine *e, const struct adma_op *op)
 
 	if (op->flags & (ADMA_OP_NONTEMPORAL | ADMA_OP_CACHED))
 		return op->flags & ADMA_OP_NONTEMPORAL;
+	if (op->opcode == ADMA_OP_COPY_LAYOUT)
+		return op->n >= e->nt_threshold;
 	if (op->opcode != ADMA_OP_COPY && op->opcode != ADMA_OP_FILL)
 		return false;
 	if (dst == e->stream_end && op->n <= SIZE_MAX - e->stream_len)
@@ -261,6 +277,14 @@ static unsigned accept(struct adma_engine *e, const struct adma_op *ops, unsigne
 
 		e->free_head = s->next;
 		s->op = ops[i];
+		if (s->op.opcode == ADMA_OP_COPY_LAYOUT) {
+			/* The user's layouts may die with this call: the plan keeps what counts,
+			 * and the op's size becomes the bytes it moves. */
+			s->plan = &e->plans[idx];
+			adma__layout_plan(s->plan, s->op.u.layout.dst, s->op.u.layout.src);
+			s->op.u.layout.dst = s->op.u.layout.src = NULL;
+			s->op.n = s->plan->count * s->plan->elem;
+		}
 		s->ticket = e->next_ticket++;
 		s->next = ADMA__NONE;
 		s->newer = ADMA__NONE;
@@ -340,7 +364,7 @@ int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count
 			n = room;
 			err = 0;
 		}
-		if ((rc = reserve_completion(e, n))) {
+		if ((rc = reserve_completion(e, n)) || (rc = reserve_plans(e, ops + done, n))) {
 			pthread_mutex_unlock(&e->lock);
 			return done ? (int)done : adma__fail(e, rc, "adma_submit: no memory for results");
 		}

@@ -144,10 +144,7 @@ static void make(enum row_id id, struct adma_op *op, struct bufs *b)
 	case SG_OVERLAP: g[2].src = U8(g[2].dst) + 8; adma_prep_copy_sg(op, g, 3); break;
 	case SG_WRAPS: g[2].dst = TOP(10); adma_prep_copy_sg(op, g, 3); break;
 	case SG_FLAG_24: adma_prep_copy_sg(op, g, 3); adma_op_set_flags(op, 1u << 24); break;
-	case LAYOUT: /* the layouts are never read: the opcode alone is refused */
-		adma_prep_copy_layout(op, (const void *)b->layout_storage,
-				      (const void *)(b->layout_storage + 128));
-		break;
+	case LAYOUT: adma_prep_copy_layout(op, NULL, NULL); break;
 	case G_COPY_ADJ_FWD: adma_prep_copy(op, d + 100, d, 100); break;
 	case G_COPY_ADJ_BACK: adma_prep_copy(op, d + 1000, d + 1100, 100); break;
 	case G_COPY_FENCE: adma_prep_copy(op, d, s, 9); adma_op_set_flags(op, ADMA_OP_FENCE); break;
@@ -245,7 +242,7 @@ static const struct row op_rows[] = {
 	{ "sg entry 2 src overlaps its dst", SG_OVERLAP, -EINVAL },
 	{ "sg entry 2 dst range wraps", SG_WRAPS, -EINVAL },
 	{ "sg reserved flag bit 24", SG_FLAG_24, -EINVAL },
-	{ "layout copy", LAYOUT, -ENOTSUP },
+	{ "layout copy, NULL layouts", LAYOUT, -EINVAL },
 	{ "copy adjacent, dst right after src", G_COPY_ADJ_FWD, 0 },
 	{ "copy adjacent, src right after dst", G_COPY_ADJ_BACK, 0 },
 	{ "copy with FENCE", G_COPY_FENCE, 0 },

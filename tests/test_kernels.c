@@ -109,12 +109,13 @@ static void prep(struct adma_op *op, size_t dm, size_t sm, size_t n, size_t plen
 /* Runs the op in pieces of @piece bytes from offset 0 (piece SIZE_MAX: whole). */
 static void run_direct(const struct adma_op *op, size_t piece, bool nt)
 {
+	struct adma__slot s = { .op = *op, .nt = nt };
 	size_t total = 0;
 
 	for (size_t off = 0; off < op->n || (op->n == 0 && off == 0); off += piece) {
 		size_t bytes = SIZE_MAX;
 
-		ASSERT_EQ(adma__execute_part(op, off, piece, nt, &bytes), 0);
+		ASSERT_EQ(adma__execute_part(&s, off, piece, &bytes), 0);
 		ASSERT(bytes <= piece);
 		total += bytes;
 		if (piece == SIZE_MAX)

@@ -29,6 +29,21 @@ enum adma__slot_state {
 	SLOT_INLINE,    /* being run by the submitting thread */
 };
 
+/* layout.c: a layout copy, planned once at submit. Addresses are integers: a reversed walk may
+ * start or end outside any object, which pointer arithmetic may not. */
+#define ADMA__PLAN_DIMS (2 * ADMA_MAX_DIMS)
+struct adma__plan {
+	uintptr_t dst, src;       /* flat element 0 of each side */
+	size_t elem;              /* bytes per element */
+	size_t count;             /* elements */
+	size_t unit;              /* pieces of a split copy are multiples of this many bytes */
+	bool transpose;           /* shared nest (.., I, J): J contiguous in dst, I in src */
+	unsigned dnd, snd;        /* each side's dims, row-major; the same nest unless the two
+				   * shapes interleave */
+	size_t dn[ADMA__PLAN_DIMS], sn[ADMA__PLAN_DIMS];
+	ptrdiff_t ds[ADMA__PLAN_DIMS], ss[ADMA__PLAN_DIMS];
+};
+
 /* Per-op state, preallocated: backlog slots per engine, never allocated on the submit path. */
 struct adma__slot {
 	struct adma_op op; /* validated copy of the user's descriptor */
@@ -42,6 +57,7 @@ struct adma__slot {
 	uint32_t left;     /* pieces not yet finished */
 	size_t piece_size; /* bytes per piece */
 	bool nt;           /* write with non-temporal stores; decided at accept */
+	struct adma__plan *plan; /* ADMA_OP_COPY_LAYOUT: e->plans[slot], made at accept */
 	int status;        /* first failure among the pieces */
 	size_t bytes;      /* bytes written by the pieces finished so far */
 };
@@ -109,6 +125,7 @@ struct adma_engine {
 	unsigned room_waiters;
 
 	struct adma__slot *slots; /* backlog entries */
+	struct adma__plan *plans; /* one per slot, allocated by the first layout copy */
 	uint32_t free_head;
 	uint32_t queue_head, queue_tail; /* FIFO of queued slots (threads backend) */
 	unsigned sleepers;       /* workers asleep on e->work */
@@ -159,12 +176,25 @@ struct adma__cpu {
 };
 /* Detected once, on first use. */
 const struct adma__cpu *adma__cpu(void);
-/* Runs bytes [off, off + len) of a copy or fill (the whole op for other kinds: pass 0 and
- * SIZE_MAX). @return 0 or negative errno; *bytes written. With nt, the data is published only
- * by a later adma__publish(). */
-int adma__execute_part(const struct adma_op *op, size_t off, size_t len, bool nt, size_t *bytes);
+/* Runs bytes [off, off + len) of a copy, fill or layout copy (the whole op for other kinds:
+ * pass 0 and SIZE_MAX). @return 0 or negative errno; *bytes written. With nt, the data is
+ * published only by a later adma__publish(). */
+int adma__execute_part(const struct adma__slot *s, size_t off, size_t len, size_t *bytes);
+/* The copy kernel: non-temporal stores on whole lines with nt (and n large enough). */
+void adma__copy(void *dst, const void *src, size_t n, bool nt);
 /* Orders every non-temporal store of this thread before what follows (sfence). */
 void adma__publish(void);
+
+/* layout.c */
+/* Checks op @i's layouts (messages name it). @return 0 or -EINVAL. */
+int adma__layout_check(const struct adma_engine *e, unsigned i, const struct adma_layout *dst,
+		       const struct adma_layout *src);
+/* Plans a copy between two layouts that passed adma__layout_check(). */
+void adma__layout_plan(struct adma__plan *p, const struct adma_layout *dst,
+		       const struct adma_layout *src);
+/* Runs bytes [off, off + len) of the plan's flat element order (off and len multiples of the
+ * element size). @return bytes written. */
+size_t adma__layout_run(const struct adma__plan *p, size_t off, size_t len, bool nt);
 
 /* complete.c */
 /* Runs the op's callback unless callbacks are deferred; no lock held. */

@@ -39,7 +39,7 @@ static void run(struct adma_engine *e, struct adma__slot **mine, unsigned n)
 		pthread_mutex_unlock(&e->lock);
 
 		if (!status) {
-			status = adma__execute_part(&s->op, 0, SIZE_MAX, s->nt, &bytes);
+			status = adma__execute_part(s, 0, SIZE_MAX, &bytes);
 			if (s->nt)
 				adma__publish();
 		}

@@ -49,7 +49,8 @@ static void announce(struct adma_engine *e)
 /* Larger than two pieces: n > 2 * split_size, written so that it cannot overflow. */
 static bool splits(const struct adma_engine *e, const struct adma_op *op)
 {
-	return (op->opcode == ADMA_OP_COPY || op->opcode == ADMA_OP_FILL) && e->workers > 1 &&
+	return (op->opcode == ADMA_OP_COPY || op->opcode == ADMA_OP_FILL ||
+		op->opcode == ADMA_OP_COPY_LAYOUT) && e->workers > 1 &&
 	       op->n - op->n / 2 > e->split_size;
 }
 
@@ -68,13 +69,24 @@ static void plan(struct adma_engine *e, struct adma__slot *s)
 	s->piece_size = SIZE_MAX;
 	s->chunks = 1;
 	if (splits(e, op)) {
-		/* Pieces stay multiples of 4 KiB (fill patterns keep their phase) and their
-		 * count fits 32 bits, whatever the op's size. */
+		/* Pieces stay multiples of 4 KiB (fill patterns keep their phase), of a layout
+		 * plan's unit (whole elements, whole bands of transpose tiles), and their count
+		 * fits 32 bits, whatever the op's size. */
 		s->piece_size = e->split_size;
+		if (op->opcode == ADMA_OP_COPY_LAYOUT) {
+			size_t u = s->plan->unit;
+
+			s->piece_size = s->piece_size / u * u;
+			if (s->piece_size < u)
+				s->piece_size = u;
+		}
 		while (op->n / s->piece_size >= UINT32_MAX)
 			s->piece_size *= 2;
 		s->chunks = (uint32_t)((op->n + s->piece_size - 1) / s->piece_size);
-		e->st.split++;
+		if (s->chunks > 1)
+			e->st.split++;
+		else
+			s->piece_size = SIZE_MAX; /* a layout whose unit is the whole copy */
 	}
 	s->taken = 0;
 	s->left = s->chunks;
@@ -154,8 +166,7 @@ static void process_piece(struct adma_engine *e, struct adma__slot *s, uint32_t 
 	int status;
 
 	pthread_mutex_unlock(&e->lock);
-	status = adma__execute_part(&s->op, (size_t)piece * s->piece_size, s->piece_size, s->nt,
-				    &bytes);
+	status = adma__execute_part(s, (size_t)piece * s->piece_size, s->piece_size, &bytes);
 	if (s->nt)
 		adma__publish();
 	pthread_mutex_lock(&e->lock);
@@ -186,7 +197,7 @@ static void execute(struct adma__slot **s, unsigned n, const bool *cancelled)
 			s[i]->status = -ECANCELED;
 			continue;
 		}
-		s[i]->status = adma__execute_part(&s[i]->op, 0, SIZE_MAX, s[i]->nt, &s[i]->bytes);
+		s[i]->status = adma__execute_part(s[i], 0, SIZE_MAX, &s[i]->bytes);
 		nt |= s[i]->nt;
 	}
 	if (nt)
