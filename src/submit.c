@@ -277,6 +277,7 @@ static unsigned accept(struct adma_engine *e, const struct adma_op *ops, unsigne
 
 		e->free_head = s->next;
 		s->op = ops[i];
+		s->plan = NULL;
 		if (s->op.opcode == ADMA_OP_COPY_LAYOUT) {
 			/* The user's layouts may die with this call: the plan keeps what counts,
 			 * and the op's size becomes the bytes it moves. */
@@ -295,7 +296,9 @@ static unsigned accept(struct adma_engine *e, const struct adma_op *ops, unsigne
 			e->oldest = idx;
 		e->newest = idx;
 		e->where[s->ticket & e->where_mask] = idx;
-		s->nt = use_nt(e, &s->op);
+		/* Transpose tiles write short rows through the cache: never counted as
+		 * non-temporal. */
+		s->nt = use_nt(e, &s->op) && !(s->plan && s->plan->transpose);
 		e->st.nontemporal += s->nt;
 		if (runs_here(e, &s->op, nq || e->queued)) {
 			s->state = SLOT_INLINE;
@@ -364,9 +367,14 @@ int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count
 			n = room;
 			err = 0;
 		}
-		if ((rc = reserve_completion(e, n)) || (rc = reserve_plans(e, ops + done, n))) {
+		if ((rc = reserve_completion(e, n))) {
 			pthread_mutex_unlock(&e->lock);
 			return done ? (int)done : adma__fail(e, rc, "adma_submit: no memory for results");
+		}
+		if ((rc = reserve_plans(e, ops + done, n))) {
+			pthread_mutex_unlock(&e->lock);
+			return done ? (int)done : adma__fail(e, rc,
+							     "adma_submit: no memory for layout plans");
 		}
 		nhere = accept(e, ops + done, n, queue, here, tickets ? tickets + done : NULL);
 		pthread_mutex_unlock(&e->lock);

@@ -41,8 +41,10 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  info                  library version, backends, default engine, CPU, bench peers\n"
 		"  bench [options]       adma against glibc memcpy, a thread pool, OpenMP and DPDK:\n"
-		"                        bulk copies, op rates, latency, overlap, idle CPU, heap use\n"
-		"      --quick           fewer samples, smaller overlap and stream sizes (seconds)\n"
+		"                        bulk copies, op rates, latency, overlap, idle CPU, heap use,\n"
+		"                        layout copies (sub-block, transpose, 1-D) against memcpy\n"
+		"      --quick           fewer samples, smaller overlap, stream and layout sizes\n"
+		"                        (seconds)\n"
 		"      --full            every scenario at full size, 1 GiB copies, more samples\n"
 		"                        (needs about 3 GiB of memory; a minute or more)\n"
 		"      --only LIST       only these scenarios (comma-separated):\n",

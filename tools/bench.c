@@ -433,7 +433,7 @@ static const struct bench_peer peer_adma = {
 	.what = "adma, default engine: submit, then adma_wait (one op) or adma_barrier",
 	.scenarios = BENCH_BIT(BENCH_BULK) | BENCH_BIT(BENCH_RATE) | BENCH_BIT(BENCH_LATENCY) |
 		     BENCH_BIT(BENCH_OVERLAP) | BENCH_BIT(BENCH_IDLE) | BENCH_BIT(BENCH_ALLOC) |
-		     BENCH_BIT(BENCH_STREAM),
+		     BENCH_BIT(BENCH_STREAM) | BENCH_BIT(BENCH_LAYOUT),
 	.copy = adma_copy1,
 	.batch = adma_batch,
 	.submit = adma_submit_only,
@@ -1314,6 +1314,341 @@ static void scenario_stream(void)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* layout: copies between n-dimensional layouts                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The matrices are LAYOUT_SIDE x LAYOUT_SIDE: the sub-block is the centre quarter of one of
+ * doubles, the transpose is of one of floats; the 1-D case copies LAYOUT_1D_BYTES. --quick
+ * halves the side and quarters the 1-D copy; the targets are defined at the default sizes. */
+#define LAYOUT_SIDE_DEFAULT ((size_t)4096)
+#define LAYOUT_1D_DEFAULT (64 * MiB)
+#define LAYOUT_SIDE (B.o.quick ? LAYOUT_SIDE_DEFAULT / 2 : LAYOUT_SIDE_DEFAULT)
+#define LAYOUT_1D_BYTES (B.o.quick ? LAYOUT_1D_DEFAULT / 4 : LAYOUT_1D_DEFAULT)
+#define LAYOUT_BLOCK_BYTES_OF(side) ((side) / 2 * ((side) / 2) * sizeof(double))
+#define LAYOUT_T_BYTES_OF(side) ((side) * (side) * sizeof(float))
+#define LAYOUT_BLOCK_BYTES LAYOUT_BLOCK_BYTES_OF(LAYOUT_SIDE)
+#define LAYOUT_T_BYTES LAYOUT_T_BYTES_OF(LAYOUT_SIDE)
+
+/* One case: the buffers, the two layouts adma copies between, and what the implementations
+ * on the caller need to do the same by hand. */
+struct layout_case {
+	const char *variant; /* "sub-block", "transpose", "1-D" */
+	unsigned char *src, *dst;
+	size_t bytes;	     /* bytes the copy writes */
+	size_t rows, cols;   /* the source matrix, in elements */
+	size_t row0, col0;   /* sub-block: where it starts */
+	size_t brows, bcols; /* sub-block: its extents */
+	size_t elem;	     /* element size */
+	struct adma_layout ldst, lsrc;
+};
+
+struct layout_impl {
+	const char *impl;
+	void (*run)(struct layout_case *c);	    /* one copy; dies if adma fails */
+	bool (*check)(const struct layout_case *c); /* the destination is right */
+	bool is_adma;
+	uint64_t reps; /* per sample */
+	double gbps[MAX_SAMPLES];
+};
+
+/* One layout op: submit, then adma_wait on its ticket. */
+static void layout_adma(struct layout_case *c)
+{
+	struct adma_op op;
+	uint64_t t;
+
+	adma_prep_copy_layout(&op, &c->ldst, &c->lsrc);
+	tool_check("adma_submit (layout copy)", adma_submit(eng, &op, 1, &t));
+	tool_check("adma_wait (layout copy)", adma_wait(eng, t, -1));
+}
+
+/* The same bytes as one plain copy op: submit, then adma_wait. */
+static void layout_adma_copy(struct layout_case *c)
+{
+	tool_check("adma (plain copy)", adma_copy1(c->dst, c->src, c->bytes));
+}
+
+static void layout_memcpy(struct layout_case *c)
+{
+	memcpy(c->dst, c->src, c->bytes);
+	clobber();
+}
+
+/* The sub-block as a program would copy it by hand: one memcpy per row. */
+static void layout_memcpy_rows(struct layout_case *c)
+{
+	size_t row = c->bcols * c->elem, pitch = c->cols * c->elem;
+	const unsigned char *s = c->src + c->row0 * pitch + c->col0 * c->elem;
+
+	for (size_t i = 0; i < c->brows; i++)
+		memcpy(c->dst + i * row, s + i * pitch, row);
+	clobber();
+}
+
+/* The transpose as a program would write it first: two nested loops, the destination written
+ * in order, the source read down its columns. The floats move as their 4-byte patterns. */
+static void layout_naive_transpose(struct layout_case *c)
+{
+	const uint32_t *s = (const uint32_t *)c->src;
+	uint32_t *d = (uint32_t *)c->dst;
+	size_t rows = c->rows, cols = c->cols;
+
+	for (size_t i = 0; i < cols; i++)
+		for (size_t j = 0; j < rows; j++)
+			d[i * rows + j] = s[j * cols + i];
+	clobber();
+}
+
+static bool layout_check_same(const struct layout_case *c)
+{
+	return memcmp(c->dst, c->src, c->bytes) == 0;
+}
+
+static bool layout_check_block(const struct layout_case *c)
+{
+	size_t row = c->bcols * c->elem, pitch = c->cols * c->elem;
+	const unsigned char *s = c->src + c->row0 * pitch + c->col0 * c->elem;
+
+	for (size_t i = 0; i < c->brows; i++)
+		if (memcmp(c->dst + i * row, s + i * pitch, row) != 0)
+			return false;
+	return true;
+}
+
+static bool layout_check_transpose(const struct layout_case *c)
+{
+	const uint32_t *s = (const uint32_t *)c->src, *d = (const uint32_t *)c->dst;
+
+	for (size_t i = 0; i < c->rows; i++)
+		for (size_t j = 0; j < c->cols; j++)
+			if (d[j * c->rows + i] != s[i * c->cols + j])
+				return false;
+	return true;
+}
+
+static double layout_time(struct layout_case *c, const struct layout_impl *m, uint64_t reps)
+{
+	double t0 = now_s();
+
+	for (uint64_t i = 0; i < reps; i++)
+		m->run(c);
+	return now_s() - t0;
+}
+
+/*
+ * Measures the implementations of one case side by side: each is warmed up and calibrated
+ * (the repetitions that make one sample last the target time), then every sample times each of
+ * them in turn, so that a drift of the machine affects all alike; the one that goes first
+ * rotates from sample to sample, so that none always inherits the caches another left. Then
+ * each one's output is checked once, on a cleared destination. Adds a GB/s figure per
+ * implementation.
+ */
+static void layout_measure(struct layout_case *c, struct layout_impl *m, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++) {
+		double t;
+
+		progress("%s, %s, calibrating", c->variant, m[k].impl);
+		m[k].run(c);
+		t = layout_time(c, &m[k], 1);
+		m[k].reps = t >= B.target_s ? 1 :
+					      (uint64_t)(B.target_s / (t > 1e-9 ? t : 1e-9)) + 1;
+	}
+	for (unsigned s = 0; s < B.samples; s++) {
+		progress("%s, sample %u of %u", c->variant, s + 1, B.samples);
+		for (unsigned j = 0; j < n; j++) {
+			unsigned k = (s + j) % n; /* each goes first in turn */
+			double t = layout_time(c, &m[k], m[k].reps);
+
+			m[k].gbps[s] = (double)c->bytes * (double)m[k].reps /
+				       (t > 1e-12 ? t : 1e-12) / 1e9;
+		}
+	}
+	for (unsigned k = 0; k < n; k++) {
+		char what[64];
+
+		progress("%s, %s, checking the data", c->variant, m[k].impl);
+		memset(c->dst, 0, c->bytes);
+		m[k].run(c);
+		if (m[k].check(c))
+			continue;
+		snprintf(what, sizeof(what), "layout: %s (%s)", c->variant, m[k].impl);
+		if (m[k].is_adma)
+			impl_wrong_data(&impls[I_ADMA], what);
+		bench_progress_clear();
+		fprintf(stderr,
+			"%s: bench: the reference copy produced wrong data (a bug in the "
+			"tool): %s\n",
+			tool_prog, what);
+		exit(1);
+	}
+	for (unsigned k = 0; k < n; k++)
+		summarize(add_figure(m[k].impl, c->variant, c->bytes, 1, "GB/s"), m[k].gbps,
+			  B.samples, false);
+}
+
+/* Allocates the case's buffers, fills the source, clears the destination. */
+static bool layout_alloc(struct layout_case *c, size_t src_bytes, uint64_t seed)
+{
+	c->src = xalloc(src_bytes);
+	c->dst = c->src ? xalloc(c->bytes) : NULL;
+	if (!c->dst) {
+		free(c->src);
+		c->src = NULL;
+		return false;
+	}
+	fill_pattern(c->src, src_bytes, seed);
+	memset(c->dst, 0, c->bytes);
+	return true;
+}
+
+static void layout_free(struct layout_case *c)
+{
+	free(c->src);
+	free(c->dst);
+}
+
+static void layout_skip_all(const char *variant, size_t bytes, const char *const *names, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		add_skipped(names[k], variant, bytes, 1, "GB/s", "out of memory");
+}
+
+/* sub-block: the centre quarter of a row-major matrix of doubles into a dense buffer. */
+static void layout_sub_block(void)
+{
+	static const char *const names[] = { "adma", "memcpy" };
+	size_t side = LAYOUT_SIDE;
+	struct layout_case c = { .variant = "sub-block",
+				 .bytes = LAYOUT_BLOCK_BYTES,
+				 .rows = side,
+				 .cols = side,
+				 .row0 = side / 4,
+				 .col0 = side / 4,
+				 .brows = side / 2,
+				 .bcols = side / 2,
+				 .elem = sizeof(double) };
+	size_t dims[2] = { side, side }, off[2] = { c.row0, c.col0 },
+	       bdims[2] = { c.brows, c.bcols };
+	static struct layout_impl m[2] = {
+		{ .impl = "adma", .run = layout_adma, .check = layout_check_block, .is_adma = true },
+		{ .impl = "memcpy",
+		  .run = layout_memcpy_rows,
+		  .check = layout_check_block,
+		  .is_adma = false },
+	};
+	struct adma_layout whole;
+
+	if (!layout_alloc(&c, side * side * sizeof(double), 21)) {
+		layout_skip_all(c.variant, c.bytes, names, 2);
+		return;
+	}
+	tool_check("adma_layout_dense",
+		   adma_layout_dense(&whole, c.src, sizeof(double), 2, dims, ADMA_ROW_MAJOR));
+	tool_check("adma_layout_slice", adma_layout_slice(&c.lsrc, &whole, off, bdims));
+	tool_check("adma_layout_dense",
+		   adma_layout_dense(&c.ldst, c.dst, sizeof(double), 2, bdims, ADMA_ROW_MAJOR));
+	layout_measure(&c, m, 2);
+	layout_free(&c);
+	add_ratio("adma/memcpy", c.variant, c.bytes, 1,
+		  find_figure(BENCH_LAYOUT, "adma", c.variant, c.bytes, 1),
+		  find_figure(BENCH_LAYOUT, "memcpy", c.variant, c.bytes, 1));
+}
+
+/* transpose: a square row-major matrix of floats, through its transposed view, into a dense
+ * destination; memcpy of the same bytes and the naive loop as references. */
+static void layout_transpose(void)
+{
+	static const char *const names[] = { "adma", "memcpy", "naive" };
+	static const unsigned perm[2] = { 1, 0 };
+	size_t side = LAYOUT_SIDE;
+	struct layout_case c = { .variant = "transpose",
+				 .bytes = LAYOUT_T_BYTES,
+				 .rows = side,
+				 .cols = side,
+				 .elem = sizeof(float) };
+	size_t dims[2] = { side, side }, tdims[2] = { side, side };
+	static struct layout_impl m[3] = {
+		{ .impl = "adma",
+		  .run = layout_adma,
+		  .check = layout_check_transpose,
+		  .is_adma = true },
+		{ .impl = "memcpy",
+		  .run = layout_memcpy,
+		  .check = layout_check_same,
+		  .is_adma = false },
+		{ .impl = "naive",
+		  .run = layout_naive_transpose,
+		  .check = layout_check_transpose,
+		  .is_adma = false },
+	};
+	struct adma_layout whole;
+
+	if (!layout_alloc(&c, c.bytes, 22)) {
+		layout_skip_all(c.variant, c.bytes, names, 3);
+		return;
+	}
+	tool_check("adma_layout_dense",
+		   adma_layout_dense(&whole, c.src, sizeof(float), 2, dims, ADMA_ROW_MAJOR));
+	tool_check("adma_layout_transpose", adma_layout_transpose(&c.lsrc, &whole, perm));
+	tool_check("adma_layout_dense",
+		   adma_layout_dense(&c.ldst, c.dst, sizeof(float), 2, tdims, ADMA_ROW_MAJOR));
+	layout_measure(&c, m, 3);
+	layout_free(&c);
+	add_ratio("adma/memcpy", c.variant, c.bytes, 1,
+		  find_figure(BENCH_LAYOUT, "adma", c.variant, c.bytes, 1),
+		  find_figure(BENCH_LAYOUT, "memcpy", c.variant, c.bytes, 1));
+	add_ratio("adma/naive", c.variant, c.bytes, 1,
+		  find_figure(BENCH_LAYOUT, "adma", c.variant, c.bytes, 1),
+		  find_figure(BENCH_LAYOUT, "naive", c.variant, c.bytes, 1));
+}
+
+/* 1-D: a dense 1-D layout of 8-byte elements, against a plain copy op of the same bytes. */
+static void layout_1d(void)
+{
+	static const char *const names[] = { "adma", "adma-copy", "memcpy" };
+	struct layout_case c = { .variant = "1-D", .bytes = LAYOUT_1D_BYTES, .elem = 8 };
+	size_t dims[1] = { c.bytes / 8 };
+	static struct layout_impl m[3] = {
+		{ .impl = "adma", .run = layout_adma, .check = layout_check_same, .is_adma = true },
+		{ .impl = "adma-copy",
+		  .run = layout_adma_copy,
+		  .check = layout_check_same,
+		  .is_adma = true },
+		{ .impl = "memcpy",
+		  .run = layout_memcpy,
+		  .check = layout_check_same,
+		  .is_adma = false },
+	};
+
+	if (!layout_alloc(&c, c.bytes, 23)) {
+		layout_skip_all(c.variant, c.bytes, names, 3);
+		return;
+	}
+	tool_check("adma_layout_dense",
+		   adma_layout_dense(&c.lsrc, c.src, 8, 1, dims, ADMA_ROW_MAJOR));
+	tool_check("adma_layout_dense",
+		   adma_layout_dense(&c.ldst, c.dst, 8, 1, dims, ADMA_ROW_MAJOR));
+	layout_measure(&c, m, 3);
+	layout_free(&c);
+	add_ratio("adma/adma-copy", c.variant, c.bytes, 1,
+		  find_figure(BENCH_LAYOUT, "adma", c.variant, c.bytes, 1),
+		  find_figure(BENCH_LAYOUT, "adma-copy", c.variant, c.bytes, 1));
+	add_ratio("adma/memcpy", c.variant, c.bytes, 1,
+		  find_figure(BENCH_LAYOUT, "adma", c.variant, c.bytes, 1),
+		  find_figure(BENCH_LAYOUT, "memcpy", c.variant, c.bytes, 1));
+}
+
+static void scenario_layout(void)
+{
+	engine_create(NULL);
+	layout_sub_block();
+	layout_transpose();
+	layout_1d();
+	engine_destroy();
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Targets                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -1327,7 +1662,7 @@ struct target {
 	int decimals;
 };
 
-#define NTARGETS 7
+#define NTARGETS 10
 static struct target targets[NTARGETS];
 
 static void eval_targets(void)
@@ -1376,6 +1711,24 @@ static void eval_targets(void)
 				.unit = "x", .decimals = 2 };
 	if (f)
 		t[-1].met = f->median >= 0.9;
+	/* The layout targets hold at the default sizes only: --quick leaves them not measured. */
+	f = find_figure(BENCH_LAYOUT, "adma/memcpy", "sub-block",
+			LAYOUT_BLOCK_BYTES_OF(LAYOUT_SIDE_DEFAULT), 1);
+	*t++ = (struct target){ "layout: 2048x2048 sub-block of doubles vs memcpy by rows",
+				">= 0.9x", f, .unit = "x", .decimals = 2 };
+	if (f)
+		t[-1].met = f->median >= 0.9;
+	f = find_figure(BENCH_LAYOUT, "adma/memcpy", "transpose",
+			LAYOUT_T_BYTES_OF(LAYOUT_SIDE_DEFAULT), 1);
+	*t++ = (struct target){ "layout: transpose of 4096x4096 floats vs memcpy", ">= 0.4x", f,
+				.unit = "x", .decimals = 2 };
+	if (f)
+		t[-1].met = f->median >= 0.4;
+	f = find_figure(BENCH_LAYOUT, "adma/adma-copy", "1-D", LAYOUT_1D_DEFAULT, 1);
+	*t++ = (struct target){ "1-D layout vs plain adma copy (at plain copy speed)", ">= 0.95x",
+				f, .unit = "x", .decimals = 2 };
+	if (f)
+		t[-1].met = f->median >= 0.95;
 	for (unsigned i = 0; i < NTARGETS; i++) {
 		if (targets[i].f && targets[i].f->skip)
 			targets[i].f = NULL;
@@ -1597,6 +1950,58 @@ static void print_table_latency(void)
 	print_skips(BENCH_LATENCY);
 }
 
+/* One case of the layout table: a line per implementation, then its ratios on one line. */
+static void print_layout_case(const char *variant, size_t bytes, const char *const *impl,
+			      const char *const *label, unsigned n, const char *const *ratio,
+			      unsigned nr)
+{
+	char buf[64];
+
+	for (unsigned k = 0; k < n; k++)
+		printf("    %-20s %s\n", label[k],
+		       cell(find_figure(BENCH_LAYOUT, impl[k], variant, bytes, 1), buf,
+			    sizeof(buf)));
+	printf("    %-20s", "ratios");
+	for (unsigned k = 0; k < nr; k++) {
+		const struct figure *f = find_figure(BENCH_LAYOUT, ratio[k], variant, bytes, 1);
+
+		printf("%s %s %s", k ? "," : "", ratio[k],
+		       f ? num(f->median, buf, sizeof(buf)) : "-");
+	}
+	putchar('\n');
+}
+
+static void print_table_layout(void)
+{
+	static const char *const sb_impl[] = { "adma", "memcpy" };
+	static const char *const sb_label[] = { "adma", "memcpy by rows" };
+	static const char *const sb_ratio[] = { "adma/memcpy" };
+	static const char *const t_impl[] = { "adma", "memcpy", "naive" };
+	static const char *const t_label[] = { "adma", "memcpy of the bytes", "naive loop" };
+	static const char *const t_ratio[] = { "adma/memcpy", "adma/naive" };
+	static const char *const d_impl[] = { "adma", "adma-copy", "memcpy" };
+	static const char *const d_label[] = { "adma layout", "adma copy op", "memcpy" };
+	static const char *const d_ratio[] = { "adma/adma-copy", "adma/memcpy" };
+	size_t side = LAYOUT_SIDE;
+	char sz[32];
+
+	printf("\nlayout: copies between layouts; adma: one layout op on a default engine, submit + "
+	       "adma_wait;\nGB/s of elements copied, median (min..max) of %u samples, the "
+	       "implementations alternating\n",
+	       B.samples);
+	printf("  sub-block: %zux%zu doubles at (%zu, %zu) of a %zux%zu row-major matrix (%s)\n",
+	       side / 2, side / 2, side / 4, side / 4, side, side,
+	       tool_size_name(LAYOUT_BLOCK_BYTES, sz, sizeof(sz)));
+	print_layout_case("sub-block", LAYOUT_BLOCK_BYTES, sb_impl, sb_label, 2, sb_ratio, 1);
+	printf("  transpose: the transposed view of %zux%zu floats (%s)\n", side, side,
+	       tool_size_name(LAYOUT_T_BYTES, sz, sizeof(sz)));
+	print_layout_case("transpose", LAYOUT_T_BYTES, t_impl, t_label, 3, t_ratio, 2);
+	printf("  1-D: a dense 1-D layout of %s in 8-byte elements, against a plain copy op\n",
+	       tool_size_name(LAYOUT_1D_BYTES, sz, sizeof(sz)));
+	print_layout_case("1-D", LAYOUT_1D_BYTES, d_impl, d_label, 3, d_ratio, 2);
+	print_skips(BENCH_LAYOUT);
+}
+
 static void print_table(void)
 {
 	char buf[64], b2[64], b3[64], b4[64];
@@ -1689,6 +2094,8 @@ static void print_table(void)
 		       f ? num(f->median, b3, sizeof(b3)) : "-");
 		print_skips(BENCH_STREAM);
 	}
+	if (scenario_ran(BENCH_LAYOUT))
+		print_table_layout();
 
 	printf("\ntargets (figures measured above, in this run)\n");
 	printf("  %-56s %12s  %-21s %s\n", "", "figure", "goal", "");
@@ -1907,7 +2314,7 @@ int bench_run(const struct bench_opts *opts)
 		[BENCH_BULK] = scenario_bulk,	    [BENCH_RATE] = scenario_rate,
 		[BENCH_LATENCY] = scenario_latency, [BENCH_OVERLAP] = scenario_overlap,
 		[BENCH_IDLE] = scenario_idle,	    [BENCH_ALLOC] = scenario_alloc,
-		[BENCH_STREAM] = scenario_stream,
+		[BENCH_STREAM] = scenario_stream,   [BENCH_LAYOUT] = scenario_layout,
 	};
 	unsigned only;
 	double elapsed;

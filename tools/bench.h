@@ -48,7 +48,8 @@ enum bench_format {
 	X(OVERLAP, "overlap", "a copy on one worker while the caller computes") \
 	X(IDLE, "idle", "CPU time an idle engine uses over 500 ms")             \
 	X(ALLOC, "alloc", "heap allocations per op in steady state")            \
-	X(STREAM, "stream", "a stream of 4 KiB copies with callbacks")
+	X(STREAM, "stream", "a stream of 4 KiB copies with callbacks")          \
+	X(LAYOUT, "layout", "layout copies: sub-block, transpose, 1-D dense")
 
 #define BENCH_ENUM(id, name, what) BENCH_##id,
 enum bench_scenario {
