@@ -616,6 +616,50 @@ __attribute__((target("avx2"))) static void tile4_avx2(uintptr_t d, ptrdiff_t dr
 			memcpy(&dp[j], (const void *)(s + i * 4 + (uintptr_t)((intptr_t)j * scol)), 4);
 	}
 }
+
+/*
+ * The 1- and 2-byte tiles with SSE2: 16x16 and 8x8 blocks, transposed in registers by log2(N)
+ * rounds of the same interleave (row q with row q + N/2, low and high halves), which is the
+ * whole transpose after the last round. Edges go by the scalar loop.
+ */
+static inline __attribute__((always_inline)) void
+tile_small_sse2(uintptr_t d, ptrdiff_t drow, uintptr_t s, ptrdiff_t scol, size_t rows, size_t cols,
+		const size_t elem)
+{
+	const size_t n = 16 / elem;
+	size_t rn = rows / n * n, cn = cols / n * n;
+
+	for (size_t i = 0; i < rn; i += n) {
+		for (size_t j = 0; j < cn; j += n) {
+			__m128i v[16], t[16];
+
+			for (size_t k = 0; k < n; k++)
+				v[k] = _mm_loadu_si128((const __m128i *)(s + i * elem +
+									 (uintptr_t)((intptr_t)(j + k) * scol)));
+			for (size_t round = 1; round < n; round *= 2) {
+				for (size_t q = 0; q < n / 2; q++) {
+					if (elem == 1) {
+						t[2 * q] = _mm_unpacklo_epi8(v[q], v[q + n / 2]);
+						t[2 * q + 1] = _mm_unpackhi_epi8(v[q], v[q + n / 2]);
+					} else {
+						t[2 * q] = _mm_unpacklo_epi16(v[q], v[q + n / 2]);
+						t[2 * q + 1] = _mm_unpackhi_epi16(v[q], v[q + n / 2]);
+					}
+				}
+				memcpy(v, t, n * sizeof(v[0]));
+			}
+			for (size_t k = 0; k < n; k++)
+				_mm_storeu_si128((__m128i *)(d + (uintptr_t)((intptr_t)(i + k) * drow) +
+							     j * elem), v[k]);
+		}
+	}
+	for (size_t i = 0; i < rows; i++) {
+		size_t j = i < rn ? cn : 0;
+
+		copy_elems(d + (uintptr_t)((intptr_t)i * drow) + j * elem, (ptrdiff_t)elem,
+			   s + i * elem + (uintptr_t)((intptr_t)j * scol), scol, cols - j, elem, false);
+	}
+}
 #endif
 
 /* One tile: rows x cols elements; destination rows contiguous, source columns contiguous. */
@@ -633,6 +677,14 @@ static void tile(uintptr_t d, ptrdiff_t drow, uintptr_t s, ptrdiff_t scol, size_
 #if HAVE_X86
 	if (elem == 4 && adma__cpu()->avx2) {
 		tile4_avx2(d, drow, s, scol, rows, cols);
+		return;
+	}
+	if (elem == 1 || elem == 2) {
+		/* constant element sizes: the blocks stay in registers */
+		if (elem == 1)
+			tile_small_sse2(d, drow, s, scol, rows, cols, 1);
+		else
+			tile_small_sse2(d, drow, s, scol, rows, cols, 2);
 		return;
 	}
 #endif
@@ -668,6 +720,8 @@ static void transpose(const struct adma__plan *p, size_t a, size_t b)
 {
 	unsigned nd = p->dnd, I = nd - 2, J = nd - 1;
 	size_t cols = p->dn[J], r0 = (a + cols - 1) / cols, r1 = b / cols;
+	/* 1-byte tiles span a whole 64-byte line a side */
+	size_t edge = p->elem == 1 ? 2 * TILE : TILE;
 	size_t idx[ADMA__PLAN_DIMS];
 
 	if (r0 > r1) { /* inside one row */
@@ -685,11 +739,11 @@ static void transpose(const struct adma__plan *p, size_t a, size_t b)
 			rows = r1 - r0;
 		d = locate(p->dst, p->dn, p->ds, nd, r0 * cols, idx);
 		s = locate(p->src, p->sn, p->ss, nd, r0 * cols, idx);
-		for (size_t i = 0; i < rows; i += TILE) {
-			size_t h = rows - i < TILE ? rows - i : TILE;
+		for (size_t i = 0; i < rows; i += edge) {
+			size_t h = rows - i < edge ? rows - i : edge;
 
-			for (size_t j = 0; j < cols; j += TILE) {
-				size_t w = cols - j < TILE ? cols - j : TILE;
+			for (size_t j = 0; j < cols; j += edge) {
+				size_t w = cols - j < edge ? cols - j : edge;
 
 				tile(d + (uintptr_t)((intptr_t)i * p->ds[I] + (intptr_t)j * p->ds[J]),
 				     p->ds[I],
