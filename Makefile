@@ -10,6 +10,9 @@
 #   make check-asan       ASan+UBSan build in build/asan, every test
 #   make check-tsan       TSan build in build/tsan, every test
 #   make valgrind         every test of build/debug under valgrind memcheck
+#   make fuzz             clang build in build/fuzz, then each libFuzzer target of tests/fuzz/ for
+#                         FUZZ_SECONDS (default 60) on its corpus in build/fuzz/corpus/; prints
+#                         "SKIP: ..." and succeeds when clang or the libFuzzer runtime is missing
 #   make install          Release build, installed into $(PREFIX) (DESTDIR honoured)
 #   make examples-installed  install into build/prefix, then build and run examples/*.c and
 #                         cmake/consumer against it with pkg-config and find_package(adma)
@@ -17,7 +20,8 @@
 #   make clean            remove build/
 #
 # Variables: ADMA_WERROR=ON (warnings are errors; CI sets it), JOBS, CTEST_JOBS, PREFIX,
-# CMAKE_FLAGS (passed to every configure), CTEST_FLAGS, BENCH_ARGS, PLOTS_DIR.
+# CMAKE_FLAGS (passed to every configure), CTEST_FLAGS, BENCH_ARGS, PLOTS_DIR, FUZZ_SECONDS,
+# FUZZ_CC (clang), FUZZ_ARGS (more libFuzzer flags).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
@@ -37,6 +41,9 @@ BENCH_ARGS ?=
 PLOTS_DIR ?= bench/out
 CC ?= cc
 CLANG_FORMAT ?= clang-format
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_ARGS ?=
 
 ARCH := $(shell uname -m)
 VERSION := $(shell sed -n 's/^\#define ADMA_VERSION_\(MAJOR\|MINOR\|PATCH\) *\([0-9]*\)$$/\2/p' \
@@ -72,8 +79,8 @@ define sanitized_ctest
 	$$launch $(call ctest_run,$(1))
 endef
 
-.PHONY: all build test bench plots check-asan check-tsan valgrind install examples-installed \
-	format format-check clean help
+.PHONY: all build test bench plots check-asan check-tsan valgrind fuzz install \
+	examples-installed format format-check clean help
 
 all: build
 
@@ -110,6 +117,52 @@ check-tsan:
 valgrind: build
 	scripts/valgrind-tests.sh $(BUILD)/debug
 
+# The probe links a trivial fuzzer first, so that a machine without clang or its libFuzzer
+# runtime skips (exit 0, naming the Debian package) instead of failing the configure; then runs
+# it, to learn whether the ASan runtime needs "setarch -R" here (see sanitized_ctest).
+fuzz: FZ = $(BUILD)/fuzz
+fuzz:
+	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+		echo "SKIP: make fuzz: $(FUZZ_CC) not found (Debian: apt-get install clang" \
+		     "libclang-rt-14-dev, or scripts/deps.sh)"; exit 0; fi; \
+	mkdir -p $(FZ); \
+	printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);' \
+		'int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { return n && d[0] == 1; }' \
+		>$(FZ)/probe.c; \
+	if ! $(FUZZ_CC) -fsanitize=fuzzer,address $(FZ)/probe.c -o $(FZ)/probe >$(FZ)/probe.log 2>&1; then \
+		v=$$($(FUZZ_CC) -dumpversion 2>/dev/null | cut -d. -f1); \
+		echo "SKIP: make fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer: the libFuzzer runtime" \
+		     "(libclang_rt.fuzzer) is missing (Debian: apt-get install libclang-rt-$$v-dev;" \
+		     "$(FZ)/probe.log has the error)"; exit 0; fi; \
+	launch=; \
+	if $(FZ)/probe -runs=1 >>$(FZ)/probe.log 2>&1; then :; \
+	elif setarch $(ARCH) -R $(FZ)/probe -runs=1 >>$(FZ)/probe.log 2>&1; then \
+		launch="setarch $(ARCH) -R"; \
+		echo "note: the sanitizer runtime needs address randomisation off here: '$$launch'"; \
+	else echo "error: the fuzzer runtime does not start ($(FZ)/probe.log)"; exit 1; fi; \
+	set -e; \
+	echo "$(call configure,$(FZ),RelWithDebInfo,-DCMAKE_C_COMPILER=$(FUZZ_CC) -DADMA_BUILD_FUZZERS=ON -DADMA_BUILD_TESTS=OFF -DADMA_BUILD_TOOLS=OFF -DADMA_BUILD_EXAMPLES=OFF)"; \
+	$(call configure,$(FZ),RelWithDebInfo,-DCMAKE_C_COMPILER=$(FUZZ_CC) -DADMA_BUILD_FUZZERS=ON \
+		-DADMA_BUILD_TESTS=OFF -DADMA_BUILD_TOOLS=OFF -DADMA_BUILD_EXAMPLES=OFF); \
+	$(call compile,$(FZ)); \
+	fuzzers=$$(ls $(FZ)/fuzz/fuzz_* 2>/dev/null || true); \
+	[ -n "$$fuzzers" ] || { echo "error: no fuzzer was built in $(FZ)/fuzz"; exit 1; }; \
+	for f in $$fuzzers; do \
+		name=$$(basename $$f); corpus=$(FZ)/corpus/$$name; log=$(FZ)/$$name.log; \
+		mkdir -p $$corpus; \
+		echo "== $$name: $(FUZZ_SECONDS) s, corpus $$corpus, log $$log"; \
+		rc=0; ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+			$$launch $$f -max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 \
+			-artifact_prefix=$(FZ)/$$name- $(FUZZ_ARGS) $$corpus >$$log 2>&1 || rc=$$?; \
+		if [ $$rc -ne 0 ]; then tail -n 60 $$log; \
+			echo "error: $$name failed (exit $$rc); the input is saved as $(FZ)/$$name-*"; \
+			exit 1; fi; \
+		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -n 1); \
+		echo "$$name: $$runs executions in $(FUZZ_SECONDS) s, corpus of $$(ls $$corpus | wc -l) inputs"; \
+		grep "^$$name: " $$log | tail -n 1 || true; \
+	done
+
 install:
 	$(call configure,$(BUILD)/release,Release,-DCMAKE_INSTALL_PREFIX=$(PREFIX))
 	$(call compile,$(BUILD)/release)
@@ -117,7 +170,7 @@ install:
 
 # Builds against the installed files only: the headers and libraries under build/prefix, found
 # through pkg-config and through find_package(adma). A file the install forgot fails here.
-examples-installed: P = $(CURDIR)/$(BUILD)/prefix
+examples-installed: P = $(abspath $(BUILD))/prefix
 examples-installed: export PKG_CONFIG_PATH = $(P)/lib/pkgconfig:$(P)/share/pkgconfig
 examples-installed: export LD_LIBRARY_PATH = $(P)/lib
 examples-installed:
