@@ -183,7 +183,8 @@ enum adma_opcode {
 /* Op flags (adma_op_set_flags). */
 /** This op starts only after every op submitted before it has completed. */
 #define ADMA_OP_FENCE (1u << 0)
-/** Write the destination with non-temporal stores whatever the op's size. */
+/** Write the destination with non-temporal stores whatever the op's size (except a layout
+ * copy planned as a transpose, whose tiles always write through the cache). */
 #define ADMA_OP_NONTEMPORAL (1u << 1)
 /** Never use non-temporal stores: the destination is read right after completion. */
 #define ADMA_OP_CACHED (1u << 2)

@@ -63,7 +63,10 @@ static int check_layout(const struct adma_engine *e, const char *who, const char
 		return adma__fail(e, -EINVAL, "%s: %s layout's element size %zu is too large", who,
 				  what, l->elem_size);
 	hi = (intptr_t)l->elem_size;
-	for (unsigned d = 0; d < l->ndims; d++) {
+	for (unsigned d = 0; d < l->ndims; d++)
+		if (!l->dims[d])
+			count = 0; /* an empty layout, however large its other extents */
+	for (unsigned d = 0; d < l->ndims && count; d++) {
 		if (!mul_ok(count, l->dims[d], &count))
 			return adma__fail(e, -EINVAL, "%s: %s layout's element count overflows", who,
 					  what);
