@@ -17,12 +17,6 @@
 
 #include "backend.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define HAVE_X86 1
-#else
-#define HAVE_X86 0
-#endif
 
 static struct adma__cpu cpu;
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;

@@ -15,12 +15,6 @@
 
 #include "backend.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define HAVE_X86 1
-#else
-#define HAVE_X86 0
-#endif
 
 /* Tile edge of the transpose kernel, in elements: 32x32 of 16-byte elements is 16 KiB a side. */
 #define TILE 32
@@ -569,6 +563,19 @@ static void walk(const struct adma__plan *p, size_t a, size_t b, bool nt)
 }
 
 #if HAVE_X86
+/* What SIMD blocks of a tile leave: the columns from @cn of the rows below @rn, then every
+ * column of the rows from @rn. */
+static void tile_edges(uintptr_t d, ptrdiff_t drow, uintptr_t s, ptrdiff_t scol, size_t rows,
+		       size_t cols, size_t elem, size_t rn, size_t cn)
+{
+	for (size_t i = 0; i < rows; i++) {
+		size_t j = i < rn ? cn : 0;
+
+		copy_elems(d + (uintptr_t)((intptr_t)i * drow) + j * elem, (ptrdiff_t)elem,
+			   s + i * elem + (uintptr_t)((intptr_t)j * scol), scol, cols - j, elem, false);
+	}
+}
+
 /*
  * The 4-byte tile with AVX2: 8x8 blocks, each 8 source loads (one per destination column,
  * 8 rows wide), an in-register transpose, and 8 destination stores. Edges go by the scalar
@@ -610,14 +617,7 @@ __attribute__((target("avx2"))) static void tile4_avx2(uintptr_t d, ptrdiff_t dr
 			_mm256_storeu_ps((float *)(dp + 7 * drow), _mm256_permute2f128_ps(u3, u7, 0x31));
 		}
 	}
-	/* The edges: the rows below r8 right of c8, then every column of the rows past r8. */
-	for (size_t i = 0; i < rows; i++) {
-		size_t j = i < r8 ? c8 : 0;
-		uint32_t *dp = (uint32_t *)(d + (uintptr_t)((intptr_t)i * drow));
-
-		for (; j < cols; j++)
-			memcpy(&dp[j], (const void *)(s + i * 4 + (uintptr_t)((intptr_t)j * scol)), 4);
-	}
+	tile_edges(d, drow, s, scol, rows, cols, 4, r8, c8);
 }
 
 /*
@@ -656,12 +656,7 @@ tile_small_sse2(uintptr_t d, ptrdiff_t drow, uintptr_t s, ptrdiff_t scol, size_t
 							     j * elem), v[k]);
 		}
 	}
-	for (size_t i = 0; i < rows; i++) {
-		size_t j = i < rn ? cn : 0;
-
-		copy_elems(d + (uintptr_t)((intptr_t)i * drow) + j * elem, (ptrdiff_t)elem,
-			   s + i * elem + (uintptr_t)((intptr_t)j * scol), scol, cols - j, elem, false);
-	}
+	tile_edges(d, drow, s, scol, rows, cols, elem, rn, cn);
 }
 #endif
 
@@ -756,7 +751,7 @@ static void transpose(const struct adma__plan *p, size_t a, size_t b)
 		}
 		r0 += rows;
 	}
-	if (r1 * cols < b && r1 * cols >= a)
+	if (r1 * cols < b)
 		walk(p, r1 * cols, b, false);
 }
 

@@ -32,6 +32,7 @@
  * and every documented -EINVAL, leaving *out untouched.
  */
 #include "helpers.h"
+#include "layout_ref.h"
 
 #include <stddef.h>
 
@@ -54,19 +55,6 @@ static size_t lay_count(const struct adma_layout *l)
 		n *= l->dims[i];
 	}
 	return n;
-}
-
-/* Byte offset from base of element @k in row-major order of @l's dims: unravelled the naive
- * way, last dimension fastest. */
-static ptrdiff_t elem_offset(const struct adma_layout *l, size_t k)
-{
-	ptrdiff_t off = 0;
-
-	for (unsigned d = l->ndims; d-- > 0;) {
-		off += (ptrdiff_t)(k % l->dims[d]) * l->strides[d];
-		k /= l->dims[d];
-	}
-	return off;
 }
 
 /* What copying @src to @dst must leave in the destination buffer: @out starts as a copy of

@@ -21,6 +21,14 @@
 
 #define ADMA__NONE UINT32_MAX
 
+/* x86-64 SIMD kernels (kernels.c, layout.c), chosen at run time by adma__cpu(). */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_X86 1
+#else
+#define HAVE_X86 0
+#endif
+
 enum adma__slot_state {
 	SLOT_FREE,
 	SLOT_QUEUED,

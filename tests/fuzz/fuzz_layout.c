@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "adma.h"
+#include "../layout_ref.h"
 
 #define BUFSZ 8192
 #define MAXD ADMA_MAX_DIMS
@@ -129,17 +130,6 @@ static bool empty_but_overflows(const struct adma_layout *l)
 static bool desc_ok(const struct adma_layout *l)
 {
 	return l->ndims >= 1 && l->ndims <= MAXD && l->elem_size > 0;
-}
-
-static ptrdiff_t elem_offset(const struct adma_layout *l, size_t k)
-{
-	ptrdiff_t off = 0;
-
-	for (unsigned d = l->ndims; d-- > 0;) {
-		off += (ptrdiff_t)(k % l->dims[d]) * l->strides[d];
-		k /= l->dims[d];
-	}
-	return off;
 }
 
 /* One side as decoded. */
