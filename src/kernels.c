@@ -226,6 +226,11 @@ int adma__execute_part(const struct adma__slot *sl, size_t off, size_t len, size
 	bool nt = sl->nt;
 	long r;
 
+	/* An empty copy or fill may name NULL: no pointer arithmetic, no memcpy on it. */
+	if ((op->opcode == ADMA_OP_COPY || op->opcode == ADMA_OP_FILL) && off >= op->n) {
+		*bytes = 0;
+		return 0;
+	}
 	switch (op->opcode) {
 	case ADMA_OP_COPY:
 		if (len > op->n - off)
@@ -245,7 +250,8 @@ int adma__execute_part(const struct adma__slot *sl, size_t off, size_t len, size
 		for (size_t i = 0; i < op->n; i++) {
 			const struct adma_sge *g = &op->u.sg[i];
 
-			adma__copy(g->dst, g->src, g->n, nt);
+			if (g->n) /* an empty entry may name NULL */
+				adma__copy(g->dst, g->src, g->n, nt);
 			*bytes += g->n;
 		}
 		return 0;

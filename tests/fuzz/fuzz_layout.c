@@ -36,6 +36,8 @@
 #include <string.h>
 
 #include "adma.h"
+#define FUZZ_NAME "fuzz_layout"
+#include "fuzz_input.h"
 #include "../layout_ref.h"
 
 #define BUFSZ 8192
@@ -51,43 +53,6 @@ static uint8_t snap[2][BUFSZ], expect[2][BUFSZ];
 static uint8_t mark[2][BUFSZ];
 /* What became of the inputs: printed at exit, so that a run shows it tested copies. */
 static unsigned long n_skipped, n_rejected, n_accepted, n_accepted_bytes;
-
-#define FAIL(...)                                                                       \
-	do {                                                                            \
-		fprintf(stderr, "fuzz_layout: property broken at line %d: ", __LINE__); \
-		fprintf(stderr, __VA_ARGS__);                                           \
-		fprintf(stderr, "\n");                                                  \
-		abort();                                                                \
-	} while (0)
-
-/* ---- input --------------------------------------------------------------------------------- */
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t u16(struct in *in)
-{
-	return (uint16_t)(u8(in) | (unsigned)u8(in) << 8);
-}
-
-static uint64_t u64(struct in *in)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)u8(in) << (8 * i);
-	return v;
-}
 
 /* ---- layouts --------------------------------------------------------------------------------- */
 
