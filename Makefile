@@ -51,6 +51,14 @@ VERSION := $(shell sed -n 's/^\#define ADMA_VERSION_\(MAJOR\|MINOR\|PATCH\) *\([
 SOURCES_C = $(wildcard include/*.h src/*.[ch] src/*/*.[ch] tests/*.[ch] tests/*/*.[ch] \
 		       tools/*.[ch] bench/*.[ch] examples/*.[ch] cmake/*.c cmake/consumer/*.c)
 EXAMPLES = $(wildcard examples/*.c)
+# The pkg-config modules an example builds with: its header comment's " * pkg-config: ..." line,
+# or adma. $(call example_modules,file.c); example_modules_sh is the shell command that prints
+# that line's modules (nothing when there is none).
+example_modules_sh = sed -n 's/^ \* pkg-config: *//p' $(1) | head -n 1
+example_modules = $(or $(shell $(call example_modules_sh,$(1))),adma)
+# The example that cmake/consumer builds too: the first that needs adma alone.
+CONSUMER_EXAMPLE = $(firstword $(foreach src,$(EXAMPLES),\
+		   $(if $(filter-out adma,$(call example_modules,$(src))),,$(src))))
 
 # $(call configure,dir,build type,extra cmake arguments)
 configure = $(CMAKE) -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) -DADMA_WERROR=$(ADMA_WERROR) $(3) \
@@ -169,7 +177,10 @@ install:
 	$(CMAKE) --install $(BUILD)/release --prefix $(PREFIX)
 
 # Builds against the installed files only: the headers and libraries under build/prefix, found
-# through pkg-config and through find_package(adma). A file the install forgot fails here.
+# through pkg-config and through find_package(adma). A file the install forgot fails here. Each
+# example builds with the pkg-config modules it names (example_modules); one that needs another
+# library that is not installed here is skipped, naming its Debian package, and so is one that
+# exits 77 (it cannot run on this machine: io_uring refused by the kernel, say).
 examples-installed: P = $(abspath $(BUILD))/prefix
 examples-installed: export PKG_CONFIG_PATH = $(P)/lib/pkgconfig:$(P)/share/pkgconfig
 examples-installed: export LD_LIBRARY_PATH = $(P)/lib
@@ -180,32 +191,52 @@ examples-installed:
 	$(call compile,$(BUILD)/pkg)
 	$(CMAKE) --install $(BUILD)/pkg --prefix $(P)
 	test "$$(pkg-config --modversion adma)" = "$(VERSION)"
+	test "$$(pkg-config --modversion adma-esp)" = "$(VERSION)"
 	@echo "pkg-config: adma $$(pkg-config --modversion adma):" \
 	      "$$(pkg-config --cflags --libs adma)"
 	mkdir -p $(BUILD)/installed
 	@set -e; for src in $(EXAMPLES); do \
 		exe=$(BUILD)/installed/$$(basename $$src .c); \
-		echo "$(CC) -O2 -Wall -Wextra $$src -o $$exe \$$(pkg-config --cflags --libs adma)"; \
+		mods=$$($(call example_modules_sh,$$src)); mods=$${mods:-adma}; \
+		skip=; \
+		for m in $$mods; do \
+			pkg-config --exists $$m && continue; \
+			case $$m in \
+			adma*) echo "error: $$src: pkg-config module $$m is not installed in $(P)"; \
+			       exit 1 ;; \
+			libuv) deb=libuv1-dev ;; \
+			liburing) deb=liburing-dev ;; \
+			*) deb="the package with $$m.pc" ;; \
+			esac; \
+			echo "SKIP: $$src: needs pkg-config module $$m (Debian: $$deb)"; skip=1; \
+		done; \
+		[ -z "$$skip" ] || continue; \
+		echo "$(CC) -O2 -Wall -Wextra $$src -o $$exe \$$(pkg-config --cflags --libs $$mods)"; \
 		$(CC) -O2 -Wall -Wextra $(if $(filter ON 1 TRUE,$(ADMA_WERROR)),-Werror) $$src \
-			-o $$exe $$(pkg-config --cflags --libs adma); \
+			-o $$exe $$(pkg-config --cflags --libs $$mods); \
 	done
 	$(CMAKE) -S cmake/consumer -B $(BUILD)/consumer -DCMAKE_PREFIX_PATH=$(P) \
-		-DCMAKE_BUILD_TYPE=Release $(if $(EXAMPLES),-DADMA_EXAMPLE=$(CURDIR)/$(firstword $(EXAMPLES)))
+		-DCMAKE_BUILD_TYPE=Release \
+		$(if $(CONSUMER_EXAMPLE),-DADMA_EXAMPLE=$(CURDIR)/$(CONSUMER_EXAMPLE))
 	$(CMAKE) --build $(BUILD)/consumer --parallel $(JOBS)
 	@set -e; for exe in $(patsubst examples/%.c,$(BUILD)/installed/%,$(EXAMPLES)) \
 			$(BUILD)/consumer/consumer_shared $(BUILD)/consumer/consumer_static \
-			$(if $(EXAMPLES),$(BUILD)/consumer/consumer_example); do \
+			$(BUILD)/consumer/consumer_esp $(BUILD)/consumer/consumer_esp_static \
+			$(if $(CONSUMER_EXAMPLE),$(BUILD)/consumer/consumer_example); do \
+		[ -e $$exe ] || continue; \
 		echo "== $$exe"; \
-		if [ $$exe = $(BUILD)/consumer/consumer_static ]; then \
+		if [ $$exe = $(BUILD)/consumer/consumer_static ] || \
+		   [ $$exe = $(BUILD)/consumer/consumer_esp_static ]; then \
 			! ldd $$exe | grep -q libadma || { \
 				echo "error: $$exe should not load libadma.so"; exit 1; }; \
 		elif ! ldd $$exe | grep -q 'libadma\.so\.[0-9]* => $(P)/lib/'; then \
 			echo "error: $$exe does not load libadma from $(P)/lib:"; ldd $$exe; exit 1; \
 		fi; \
 		rc=0; timeout 120 $$exe || rc=$$?; \
+		if [ $$rc = 77 ]; then echo "SKIP: $$exe: cannot run on this machine"; continue; fi; \
 		[ $$rc = 0 ] || { echo "error: $$exe exited with $$rc"; exit 1; }; \
 	done
-	@echo "examples-installed: all programs built against $(P) and ran"
+	@echo "examples-installed: the programs built against $(P) ran (skips, if any, above)"
 
 format:
 	$(CLANG_FORMAT) -i $(SOURCES_C)

@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: MIT
-# cmake -DLIB=libadma.so -DNM=nm -DHEADER=include/adma.h -P check-exports.cmake
-# Fails when the shared library exports a symbol that is not a public adma_* function declared
-# in the header, or when a function the header declares is missing.
+# cmake -DLIB=libadma.so -DNM=nm -DHEADER=include/adma.h -DAPI=ADMA_API -P check-exports.cmake
+# Fails when the shared library exports a symbol that is not a function the header declares
+# with the export macro API (a line starting "API type name("), or when one of those is missing.
 
 cmake_minimum_required(VERSION 3.25)
 
-foreach(var LIB NM HEADER)
+foreach(var LIB NM HEADER API)
 	if(NOT DEFINED ${var})
 		message(FATAL_ERROR "check-exports: ${var} not given")
 	endif()
@@ -17,10 +17,10 @@ if(NOT rc EQUAL 0)
 	message(FATAL_ERROR "check-exports: ${NM} failed on ${LIB}")
 endif()
 
-file(STRINGS "${HEADER}" decls REGEX "^ADMA_API ")
+file(STRINGS "${HEADER}" decls REGEX "^${API} ")
 set(declared "")
 foreach(line IN LISTS decls)
-	if(line MATCHES "[ *](adma_[a-z0-9_]+)\\(")
+	if(line MATCHES "[ *]([a-z][a-z0-9_]*)\\(")
 		list(APPEND declared "${CMAKE_MATCH_1}")
 	endif()
 endforeach()
@@ -54,7 +54,7 @@ endforeach()
 list(LENGTH exported n)
 if(bad OR missing)
 	message(FATAL_ERROR "check-exports: ${LIB}\n"
-			    "  exported but not declared ADMA_API in the header: ${bad}\n"
-			    "  declared ADMA_API but not exported: ${missing}")
+			    "  exported but not declared ${API} in the header: ${bad}\n"
+			    "  declared ${API} but not exported: ${missing}")
 endif()
 message(STATUS "check-exports: ${n} symbols, all declared in ${HEADER}")

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Installs what the checks need beyond a C compiler, make and cmake (which "make test" alone
 # needs): valgrind and pkg-config; setarch (util-linux) for TSan on some kernels; clang and its
-# libFuzzer runtime for "make fuzz" (Debian 12: libclang-rt-14-dev). Debian and Ubuntu
-# (apt-get); installs only what is missing, so it is a no-op on a ready machine.
+# libFuzzer runtime for "make fuzz" (Debian 12: libclang-rt-14-dev); libuv and liburing for the
+# event-loop tests and examples (skipped without them). Debian and Ubuntu (apt-get); installs
+# only what is missing, so it is a no-op on a ready machine.
 set -euo pipefail
 
 # command -> Debian package
@@ -28,6 +29,17 @@ if command -v clang >/dev/null 2>&1; then
 else
 	missing+=("libclang-rt-$clang_major-dev")
 fi
+
+# The event loops' libraries are found the way the build finds them, through pkg-config. Without
+# pkg-config (installed here with the rest) they cannot be probed: they are installed too, which
+# apt-get makes a no-op for those already present.
+declare -A libs=([libuv]=libuv1-dev [liburing]=liburing-dev)
+for mod in libuv liburing; do
+	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists "$mod"; then
+		missing+=("${libs[$mod]}")
+	fi
+done
+
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "deps: all present"
 	exit 0
