@@ -10,6 +10,8 @@
 #   make check-asan       ASan+UBSan build in build/asan, every test
 #   make check-tsan       TSan build in build/tsan, every test
 #   make valgrind         every test of build/debug under valgrind memcheck
+#   make soak             build/debug, then the stress test for SOAK_SECONDS (default 600) and
+#                         test_lifecycle with SOAK_OPS (default 2e9) ops on one engine
 #   make fuzz             clang build in build/fuzz, then each libFuzzer target of tests/fuzz/ for
 #                         FUZZ_SECONDS (default 60) on its corpus in build/fuzz/corpus/; prints
 #                         "SKIP: ..." and succeeds when clang or the libFuzzer runtime is missing
@@ -21,6 +23,7 @@
 #
 # Variables: ADMA_WERROR=ON (warnings are errors; CI sets it), JOBS, CTEST_JOBS, PREFIX,
 # CMAKE_FLAGS (passed to every configure), CTEST_FLAGS, BENCH_ARGS, PLOTS_DIR, FUZZ_SECONDS,
+# SOAK_SECONDS, SOAK_OPS,
 # FUZZ_CC (clang), FUZZ_ARGS (more libFuzzer flags).
 
 SHELL := /bin/bash
@@ -42,6 +45,8 @@ PLOTS_DIR ?= bench/out
 CC ?= cc
 CLANG_FORMAT ?= clang-format
 FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 600
+SOAK_OPS ?= 2000000000
 FUZZ_CC ?= clang
 FUZZ_ARGS ?=
 
@@ -87,7 +92,7 @@ define sanitized_ctest
 	$$launch $(call ctest_run,$(1))
 endef
 
-.PHONY: all build test bench plots check-asan check-tsan valgrind fuzz install \
+.PHONY: all build test bench plots check-asan check-tsan valgrind soak fuzz install \
 	examples-installed format format-check clean help
 
 all: build
@@ -124,6 +129,11 @@ check-tsan:
 
 valgrind: build
 	scripts/valgrind-tests.sh $(BUILD)/debug
+
+# ADMA_STRESS_SEED=... (printed by every run) replays one.
+soak: build
+	ADMA_STRESS_SECONDS=$(SOAK_SECONDS) $(BUILD)/debug/tests/test_stress
+	ADMA_TEST_OPS=$(SOAK_OPS) $(BUILD)/debug/tests/test_lifecycle
 
 # The probe links a trivial fuzzer first, so that a machine without clang or its libFuzzer
 # runtime skips (exit 0, naming the Debian package) instead of failing the configure; then runs

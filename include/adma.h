@@ -38,6 +38,12 @@
  * Data visibility: when completion of an op is observed (its callback runs, adma_wait() or
  * adma_barrier() returns for it, or adma_poll() reports it), every byte the op wrote is visible
  * to the observing thread.
+ *
+ * fork(): engines belong to the process that created them; the parent's keep running there,
+ * untouched. In the child they have no workers, so every call on them (submit, wait, barrier,
+ * poll, cancel, fd, stats) returns -EOWNERDEAD, and adma_engine_destroy() frees the child's copy
+ * of their memory (nothing else) and returns 0. The child creates and uses engines of its own;
+ * its adma_default() is a new engine, not the parent's.
  */
 #ifndef ADMA_H
 #define ADMA_H
@@ -374,7 +380,8 @@ ADMA_API void adma_op_set_flags(struct adma_op *op, unsigned flags);
  *            overlap (see adma_prep_copy_layout());
  *   -EAGAIN  the backlog is full (never with ADMA_CFG_BLOCK_WHEN_FULL, except when called from
  *            a callback or custom operator of the same engine, where waiting could never end);
- *   -ENOMEM  memory to keep results for adma_poll() could not be reserved.
+ *   -ENOMEM  memory to keep results for adma_poll() could not be reserved;
+ *   -EOVERFLOW the engine has issued its last ticket (UINT64_MAX - 1: centuries of ops).
  * @a count == 0 returns 0.
  */
 ADMA_API int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count,

@@ -195,6 +195,13 @@ static struct adma__slot *find_in_flight(struct adma_engine *e, uint64_t t)
 	return NULL;
 }
 
+void adma__set_next_ticket(struct adma_engine *e, uint64_t t)
+{
+	pthread_mutex_lock(&e->lock);
+	e->next_ticket = t;
+	pthread_mutex_unlock(&e->lock);
+}
+
 static bool issued(const struct adma_engine *e, uint64_t t)
 {
 	return t != 0 && t < e->next_ticket;
@@ -256,6 +263,8 @@ static int check_wait_args(struct adma_engine *e, int64_t timeout_ns, const char
 {
 	if (!e)
 		return adma__fail(e, -EINVAL, "%s: engine is NULL", fn);
+	if (adma__foreign(e))
+		return adma__foreign_fail(e, fn);
 	if (timeout_ns < -1)
 		return adma__fail(e, -EINVAL, "%s: timeout %lld ns is below -1 (forever)", fn,
 				  (long long)timeout_ns);
@@ -379,6 +388,8 @@ int adma_poll(struct adma_engine *e, struct adma_result *out, unsigned max)
 
 	if (!e)
 		return adma__fail(e, -EINVAL, "adma_poll: engine is NULL");
+	if (adma__foreign(e))
+		return adma__foreign_fail(e, __func__);
 	if (!e->deferred) {
 		pthread_mutex_lock(&e->lock);
 		disarm_fd(e);
@@ -407,6 +418,8 @@ int adma_fd(struct adma_engine *e)
 {
 	if (!e)
 		return adma__fail(e, -EINVAL, "adma_fd: engine is NULL");
+	if (adma__foreign(e))
+		return adma__foreign_fail(e, __func__);
 	return e->efd;
 }
 
@@ -417,6 +430,8 @@ int adma_cancel(struct adma_engine *e, uint64_t ticket)
 
 	if (!e)
 		return adma__fail(e, -EINVAL, "adma_cancel: engine is NULL");
+	if (adma__foreign(e))
+		return adma__foreign_fail(e, __func__);
 	pthread_mutex_lock(&e->lock);
 	if (!issued(e, ticket)) {
 		pthread_mutex_unlock(&e->lock);

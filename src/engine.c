@@ -87,6 +87,8 @@ static void fill_backend(struct adma__backend *be, const struct adma__backend *f
 		be->run = noop_slots;
 	if (!be->dump)
 		be->dump = noop_dump;
+	if (!be->forget)
+		be->forget = noop_stop;
 }
 
 /* Reads the user's config of any size into a full one. @return 0 or -EINVAL. */
@@ -155,10 +157,43 @@ static void tune(struct adma_engine *e, const struct adma_config *c)
 		e->inline_max = 0; /* it runs everything in the submitting thread its own way */
 }
 
-static void free_engine(struct adma_engine *e)
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static struct adma_engine *default_engine;
+
+atomic_uint adma__forks;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* In a fork's child (its only thread, before anything else runs there): engines made before
+ * now become foreign, the child's copy of the parent's default engine is freed (the
+ * destroy of a foreign engine takes no lock: glibc has made malloc usable again by then), and
+ * adma_default() makes the child a default engine of its own. */
+static void after_fork_child(void)
+{
+	atomic_fetch_add_explicit(&adma__forks, 1, memory_order_relaxed);
+	adma_engine_destroy(&default_engine);
+	default_once = (pthread_once_t)PTHREAD_ONCE_INIT;
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, after_fork_child);
+}
+
+/* The memory of an engine; its synchronisation objects are the caller's business. */
+static void free_memory(struct adma_engine *e)
 {
 	if (e->efd >= 0)
 		close(e->efd);
+	free(e->pend);
+	free(e->fail);
+	free(e->where);
+	free(e->slots);
+	free(e->plans);
+	free(e);
+}
+
+static void free_engine(struct adma_engine *e)
+{
 	pthread_cond_destroy(&e->work);
 	pthread_cond_destroy(&e->room);
 	pthread_cond_destroy(&e->done);
@@ -166,12 +201,7 @@ static void free_engine(struct adma_engine *e)
 	pthread_mutex_destroy(&e->exec_lock);
 	pthread_mutex_destroy(&e->poll_lock);
 	pthread_mutex_destroy(&e->lock);
-	free(e->pend);
-	free(e->fail);
-	free(e->where);
-	free(e->slots);
-	free(e->plans);
-	free(e);
+	free_memory(e);
 }
 
 /* Mutexes and condition variables; waits on the conditions use CLOCK_MONOTONIC deadlines. */
@@ -197,6 +227,7 @@ int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
 {
 	struct adma_config c;
 	struct adma_engine *e;
+	const struct adma_engine *who;
 	size_t nwhere = WHERE_MIN;
 	int rc;
 
@@ -205,10 +236,13 @@ int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
 	*out = NULL;
 	if ((rc = read_config(&c, cfg)) || (rc = check_config(&c)))
 		return rc;
+	who = c.flags & ADMA_CFG_QUIET ? &quiet : NULL;
 
-	e = calloc(1, sizeof(*e));
+	pthread_once(&atfork_once, watch_forks);
+	e = adma__calloc(1, sizeof(*e));
 	if (!e)
-		return adma__fail(NULL, -ENOMEM, "adma_engine_create: out of memory");
+		return adma__fail(who, -ENOMEM, "adma_engine_create: out of memory");
+	e->forks = atomic_load_explicit(&adma__forks, memory_order_relaxed);
 	e->efd = -1;
 	init_sync(e);
 	e->backend = c.backend == ADMA_BACKEND_AUTO ? ADMA_BACKEND_THREADS : c.backend;
@@ -235,26 +269,27 @@ int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
 	atomic_init(&e->work_gen, 0);
 	atomic_init(&e->full, false);
 
-	e->slots = calloc(e->backlog, sizeof(*e->slots));
-	e->where = calloc(nwhere, sizeof(*e->where));
+	e->slots = adma__calloc(e->backlog, sizeof(*e->slots));
+	e->where = adma__calloc(nwhere, sizeof(*e->where));
 	e->fail_cap = e->backlog;
-	e->fail = malloc(e->fail_cap * sizeof(*e->fail));
+	e->fail = adma__malloc(e->fail_cap * sizeof(*e->fail));
 	if (e->deferred) {
 		e->pend_cap = 2 * (size_t)e->backlog;
-		e->pend = malloc(e->pend_cap * sizeof(*e->pend));
+		e->pend = adma__malloc(e->pend_cap * sizeof(*e->pend));
 	}
 	if (!e->slots || !e->where || !e->fail || (e->deferred && !e->pend)) {
 		free_engine(e);
-		return adma__fail(NULL, -ENOMEM, "adma_engine_create: out of memory");
+		return adma__fail(who, -ENOMEM, "adma_engine_create: out of memory");
 	}
 	for (unsigned i = 0; i < e->backlog; i++)
 		e->slots[i].next = i + 1 < e->backlog ? i + 1 : ADMA__NONE;
 
-	e->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	e->efd = adma__eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (e->efd < 0) {
 		rc = -errno;
 		free_engine(e);
-		return adma__fail(NULL, rc, "adma_engine_create: eventfd failed");
+		return adma__fail(who, rc, "adma_engine_create: eventfd failed: %s",
+				  adma_strerror(rc));
 	}
 	e->st.backlog = e->backlog;
 	e->st.workers = e->workers;
@@ -262,8 +297,8 @@ int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
 		unsigned workers = e->workers;
 
 		free_engine(e);
-		return adma__fail(NULL, rc, "adma_engine_create: could not start %u workers",
-				  workers);
+		return adma__fail(who, rc, "adma_engine_create: could not start %u worker thread%s: %s",
+				  workers, workers == 1 ? "" : "s", adma_strerror(rc));
 	}
 	*out = e;
 	return 0;
@@ -276,6 +311,14 @@ int adma_engine_destroy(struct adma_engine **engine)
 	if (!engine || !*engine)
 		return 0;
 	e = *engine;
+	if (adma__foreign(e)) {
+		/* The parent's engine, inherited: its memory is this process's copy to free; its
+		 * workers, locks and ops stay the parent's business. */
+		e->be.forget(e);
+		free_memory(e);
+		*engine = NULL;
+		return 0;
+	}
 	if (adma__inside(e))
 		return adma__fail(e, -EDEADLK,
 				  "adma_engine_destroy: called from a callback or operator of the "
@@ -302,9 +345,6 @@ int adma_engine_destroy(struct adma_engine **engine)
 	return 0;
 }
 
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-static struct adma_engine *default_engine;
-
 static void default_exit(void)
 {
 	adma_engine_destroy(&default_engine);
@@ -326,6 +366,8 @@ int adma_stats(struct adma_engine *e, struct adma_stats *st)
 {
 	if (!e || !st)
 		return adma__fail(e, -EINVAL, "adma_stats: %s is NULL", e ? "stats" : "engine");
+	if (adma__foreign(e))
+		return adma__foreign_fail(e, __func__);
 	pthread_mutex_lock(&e->lock);
 	*st = e->st;
 	st->in_flight = e->in_flight;
@@ -342,6 +384,11 @@ void adma_dump(struct adma_engine *e, FILE *out)
 		out = stderr;
 	if (!e) {
 		fprintf(out, "adma engine (null)\n");
+		return;
+	}
+	if (adma__foreign(e)) {
+		fprintf(out, "adma engine %p: created before fork(), belongs to the parent process\n",
+			(void *)e);
 		return;
 	}
 	pthread_mutex_lock(&e->lock);

@@ -29,7 +29,8 @@
 	X(ERANGE, "result out of range")                                                    \
 	X(EOVERFLOW, "value too large")                                                     \
 	X(E2BIG, "argument list too long")                                                  \
-	X(ENOENT, "no such entry")
+	X(ENOENT, "no such entry")                                                          \
+	X(EOWNERDEAD, "engine created before fork(): it belongs to the parent process")
 
 const char *adma_strerror(int err)
 {
@@ -55,6 +56,12 @@ static bool quiet_env(void)
 	const char *q = getenv("ADMA_QUIET");
 
 	return q && *q && *q != '0';
+}
+
+int adma__foreign_fail(const struct adma_engine *e, const char *fn)
+{
+	return adma__fail(e, -EOWNERDEAD, "%s: the engine was created before fork(): it belongs "
+			  "to the parent process (destroy it here to free this copy)", fn);
 }
 
 const char *adma_last_error(void)

@@ -177,7 +177,7 @@ static int reserve(void **buf, size_t *cap, size_t need, size_t elem)
 		return 0;
 	while (n < need)
 		n *= 2;
-	p = realloc(*buf, n * elem);
+	p = adma__realloc(*buf, n * elem);
 	if (!p)
 		return -ENOMEM;
 	*buf = p;
@@ -223,7 +223,7 @@ static int reserve_plans(struct adma_engine *e, const struct adma_op *ops, unsig
 	for (unsigned i = 0; i < n; i++) {
 		if (ops[i].opcode != ADMA_OP_COPY_LAYOUT)
 			continue;
-		e->plans = calloc(e->backlog, sizeof(*e->plans));
+		e->plans = adma__calloc(e->backlog, sizeof(*e->plans));
 		return e->plans ? 0 : -ENOMEM;
 	}
 	return 0;
@@ -329,6 +329,8 @@ int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count
 
 	if (!e)
 		return adma__fail(e, -EINVAL, "adma_submit: engine is NULL");
+	if (adma__foreign(e))
+		return adma__foreign_fail(e, __func__);
 	if (!ops && count)
 		return adma__fail(e, -EINVAL, "adma_submit: ops is NULL with count %u", count);
 	if (count > INT32_MAX)
@@ -366,6 +368,16 @@ int adma_submit(struct adma_engine *e, const struct adma_op *ops, unsigned count
 		if (n > room) {
 			n = room;
 			err = 0;
+		}
+		/* Tickets never wrap: the last one is UINT64_MAX - 1 (centuries away at any rate). */
+		if (n > UINT64_MAX - e->next_ticket) {
+			n = (unsigned)(UINT64_MAX - e->next_ticket);
+			err = 0;
+			if (!n) {
+				pthread_mutex_unlock(&e->lock);
+				return done ? (int)done : adma__fail(e, -EOVERFLOW,
+						"adma_submit: the engine has issued every ticket");
+			}
 		}
 		if ((rc = reserve_completion(e, n))) {
 			pthread_mutex_unlock(&e->lock);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "adma.h"
+#include "fault.h"
 
 #define ADMA__NONE UINT32_MAX
 
@@ -96,6 +97,9 @@ struct adma__backend {
 	void (*run)(struct adma_engine *e, struct adma__slot **s, unsigned n);
 	/* Writes backend-specific state to a dump; e->lock held. */
 	void (*dump)(struct adma_engine *e, FILE *out);
+	/* In a fork's child: frees the backend's memory without touching its threads (the
+	 * child has none of them) or its locks (a parent's thread may have held one). */
+	void (*forget)(struct adma_engine *e);
 };
 
 /* A thread in adma_wait or adma_barrier, linked from e->waiters, on its own stack. */
@@ -172,7 +176,24 @@ struct adma_engine {
 	struct adma_stats st;       /* counters; in_flight, pending, workers filled on read */
 
 	void *be_data;              /* the backend's own */
+	unsigned forks;             /* adma__forks at creation (see adma__foreign) */
 };
+
+/* Bumped in the child of every fork(). An engine made before the fork belongs to the parent:
+ * in the child it has no workers and its locks may be held forever, so every call on it is
+ * refused. Relaxed: the child's only thread wrote it before anything else ran there. */
+extern atomic_uint adma__forks;
+
+static inline bool adma__foreign(const struct adma_engine *e)
+{
+	return e->forks != atomic_load_explicit(&adma__forks, memory_order_relaxed);
+}
+
+/* Tests only: the next ticket an idle engine issues, to test arithmetic near 2^32 and 2^64. */
+void adma__set_next_ticket(struct adma_engine *e, uint64_t t);
+
+/* -EOWNERDEAD with a message naming @fn. */
+int adma__foreign_fail(const struct adma_engine *e, const char *fn);
 
 extern const struct adma__backend adma__threads_backend;
 extern const struct adma__backend adma__inline_backend;

@@ -337,18 +337,18 @@ static void join(struct adma_engine *e, struct pool *p)
 
 static int start(struct adma_engine *e)
 {
-	struct pool *p = calloc(1, sizeof(*p));
+	struct pool *p = adma__calloc(1, sizeof(*p));
 
 	if (!p)
 		return -ENOMEM;
-	p->tids = calloc(e->workers, sizeof(*p->tids));
+	p->tids = adma__calloc(e->workers, sizeof(*p->tids));
 	if (!p->tids) {
 		free(p);
 		return -ENOMEM;
 	}
 	e->be_data = p;
 	for (; p->n < e->workers; p->n++) {
-		int rc = pthread_create(&p->tids[p->n], NULL, worker, e);
+		int rc = adma__thread_create(&p->tids[p->n], worker, e);
 
 		if (rc) {
 			join(e, p);
@@ -361,6 +361,15 @@ static int start(struct adma_engine *e)
 static void stop(struct adma_engine *e)
 {
 	join(e, e->be_data);
+}
+
+static void forget(struct adma_engine *e)
+{
+	struct pool *p = e->be_data;
+
+	free(p->tids);
+	free(p);
+	e->be_data = NULL;
 }
 
 static void dump(struct adma_engine *e, FILE *out)
@@ -378,6 +387,7 @@ const struct adma__backend adma__threads_backend = {
 	.name = "threads",
 	.start = start,
 	.stop = stop,
+	.forget = forget,
 	.enqueue = enqueue,
 	.run = run,
 	.dump = dump,
