@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -263,6 +264,20 @@ static inline uint64_t t_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether @fd turns readable within @ms (0: now). Main thread: fails the test on a poll error. */
+static inline bool t_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rc;
+
+	do
+		rc = poll(&p, 1, ms);
+	while (rc < 0 && errno == EINTR);
+	ASSERT(rc >= 0);
+	ASSERT((p.revents & (POLLERR | POLLNVAL)) == 0);
+	return rc == 1 && (p.revents & POLLIN);
 }
 
 static inline void t_sleep_ms(unsigned ms)

@@ -298,20 +298,6 @@ static inline bool lw_finished(const struct lw *w)
 	return w->t_end && w->quiet_ticks >= LW_QUIET_TICKS;
 }
 
-/* Whether @fd turns readable within @ms (0: now). */
-static inline bool lw_readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int rc;
-
-	do
-		rc = poll(&p, 1, ms);
-	while (rc < 0 && errno == EINTR);
-	ASSERT(rc >= 0);
-	ASSERT((p.revents & (POLLERR | POLLNVAL)) == 0);
-	return rc == 1 && (p.revents & POLLIN);
-}
-
 static inline void lw_count_cb(void *arg, const struct adma_result *res)
 {
 	(void)res;
@@ -353,16 +339,16 @@ static inline void lw_finish(struct lw *w)
 		close(w->schedstat_fd);
 
 	/* drained: not readable; one more copy makes it readable, and adma_poll() clears it */
-	ASSERT(!lw_readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	ASSERT_EQ(adma_poll(w->e, NULL, LW_POLL_MAX), 0);
 	adma_prep_copy(&op, w->dst, w->src, 4096);
 	adma_op_set_callback(&op, lw_count_cb, &calls);
 	t_submit1(w->e, &op);
-	ASSERT(lw_readable(fd, t_valgrind() ? 60000 : 10000));
+	ASSERT(t_readable(fd, t_valgrind() ? 60000 : 10000));
 	ASSERT_EQ(calls, 0);
 	ASSERT_EQ(adma_poll(w->e, NULL, LW_POLL_MAX), 1);
 	ASSERT_EQ(calls, 1);
-	ASSERT(!lw_readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	ASSERT_EQ(memcmp(w->dst, w->src, 4096), 0);
 
 	ASSERT_OK(adma_engine_destroy(&w->e));

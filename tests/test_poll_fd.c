@@ -16,20 +16,6 @@
 #include <poll.h>
 #include <sys/stat.h>
 
-/* Whether @fd turns readable within @ms (0: now). */
-static bool readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int rc;
-
-	do
-		rc = poll(&p, 1, ms);
-	while (rc < 0 && errno == EINTR);
-	ASSERT(rc >= 0);
-	ASSERT((p.revents & (POLLERR | POLLNVAL)) == 0);
-	return rc == 1 && (p.revents & POLLIN);
-}
-
 #define LONG_MS (t_valgrind() ? 60000 : 10000)
 
 static void test_descriptor(const struct t_config *c)
@@ -51,9 +37,9 @@ static void test_descriptor(const struct t_config *c)
 		if (strcmp(link, "anon_inode:[eventfd]") != 0)
 			T_FAILED("adma_fd is %s, not an eventfd", link);
 	}
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	ASSERT_EQ(adma_poll(e, NULL, 16), 0);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	ASSERT_OK(adma_engine_destroy(&e));
 }
 
@@ -69,7 +55,7 @@ static void test_not_deferred(const struct t_config *c)
 	uint64_t t;
 
 	t_fill_random(src, sizeof(src), 8);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 
 	/* completes: readable, and stays so until adma_poll */
 	adma_prep_copy(&op, dst, src, sizeof(src));
@@ -78,22 +64,22 @@ static void test_not_deferred(const struct t_config *c)
 	ASSERT_EQ(adma_wait(e, t, -1), 0);
 	ASSERT_EQ(atomic_load(&r.calls), 1);
 	ASSERT(!pthread_equal(r.thread, pthread_self()));
-	ASSERT(readable(fd, LONG_MS));
-	ASSERT(readable(fd, 0));
+	ASSERT(t_readable(fd, LONG_MS));
+	ASSERT(t_readable(fd, 0));
 	t_sleep_ms(10);
-	ASSERT(readable(fd, 0));
+	ASSERT(t_readable(fd, 0));
 	ASSERT_EQ(adma_poll(e, out, 4), 0);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	ASSERT_EQ(adma_poll(e, out, 4), 0);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 
 	/* learnt from the descriptor alone, without waiting first */
 	adma_prep_copy(&op, dst, src, sizeof(src));
 	t = t_submit1(e, &op);
-	ASSERT(readable(fd, LONG_MS));
+	ASSERT(t_readable(fd, LONG_MS));
 	ASSERT_EQ(adma_wait(e, t, 10 * SEC), 0);
 	ASSERT_EQ(adma_poll(e, NULL, 4), 0); /* out NULL */
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 
 	/* several completions, one acknowledgement */
 	for (unsigned i = 0; i < 5; i++) {
@@ -101,20 +87,20 @@ static void test_not_deferred(const struct t_config *c)
 		t_submit1(e, &op);
 	}
 	ASSERT_EQ(adma_barrier(e, 10 * SEC), 0);
-	ASSERT(readable(fd, LONG_MS));
+	ASSERT(t_readable(fd, LONG_MS));
 	ASSERT_EQ(adma_poll(e, out, 1), 0);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 
 	/* a held op: not readable until it completes (threads backend here) */
 	adma_prep_custom(&op, t_gate_op, NULL, NULL, &g);
 	t = t_submit1(e, &op);
 	t_gate_wait_entered(&g, 1);
-	ASSERT(!readable(fd, 20));
+	ASSERT(!t_readable(fd, 20));
 	atomic_store(&g.open, 1);
-	ASSERT(readable(fd, LONG_MS));
+	ASSERT(t_readable(fd, LONG_MS));
 	ASSERT_EQ(adma_wait(e, t, 10 * SEC), 0);
 	ASSERT_EQ(adma_poll(e, out, 4), 0);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	ASSERT_EQ(atomic_load(&r.calls), 1);
 	ASSERT_OK(adma_engine_destroy(&e));
 }
@@ -135,7 +121,7 @@ static void test_deferred(const struct t_config *c)
 
 	memset(r, 0, sizeof(r));
 	t_fill_random(src, sizeof(src), 9);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	ASSERT_EQ(adma_poll(e, out, 8), 0);
 
 	for (unsigned i = 0; i < 5; i++) {
@@ -145,14 +131,14 @@ static void test_deferred(const struct t_config *c)
 	}
 	for (unsigned i = 0; i < 5; i++)
 		ASSERT_EQ(adma_wait(e, t[i], -1), 0);
-	ASSERT(readable(fd, LONG_MS));
+	ASSERT(t_readable(fd, LONG_MS));
 	for (unsigned i = 0; i < 5; i++)
 		ASSERT_EQ(atomic_load(&r[i].calls), 0); /* only adma_poll runs them */
 
 	/* max 0 handles nothing */
 	ASSERT_EQ(adma_poll(e, out, 0), 0);
 	ASSERT_EQ(adma_poll(e, NULL, 0), 0);
-	ASSERT(readable(fd, 0));
+	ASSERT(t_readable(fd, 0));
 
 	/* two, two, then the last one */
 	for (unsigned round = 0; round < 3; round++) {
@@ -179,12 +165,12 @@ static void test_deferred(const struct t_config *c)
 			ASSERT_UEQ(r[i].bytes, 10 + i * 20);
 		}
 		if (round < 2)
-			ASSERT(readable(fd, 0));
+			ASSERT(t_readable(fd, 0));
 	}
 	ASSERT_EQ(got, 5);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	ASSERT_EQ(adma_poll(e, out, 8), 0);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	for (unsigned i = 0; i < 5; i++)
 		ASSERT_EQ(atomic_load(&r[i].calls), 1);
 
@@ -196,11 +182,11 @@ static void test_deferred(const struct t_config *c)
 		t[i] = t_submit1(e, &op);
 	}
 	ASSERT_EQ(adma_barrier(e, -1), 0);
-	ASSERT(readable(fd, LONG_MS));
+	ASSERT(t_readable(fd, LONG_MS));
 	ASSERT_EQ(adma_poll(e, NULL, 16), 3);
 	for (unsigned i = 0; i < 3; i++)
 		ASSERT_EQ(atomic_load(&r[i].calls), 1);
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 
 	/* ops without callbacks are reported too; a failure carries its status */
 	adma_prep_copy(&op, dst[0], src[0], 7);
@@ -210,7 +196,7 @@ static void test_deferred(const struct t_config *c)
 	adma_prep_copy(&op, dst[2], src[2], 0);
 	t[2] = t_submit1(e, &op);
 	ASSERT_EQ(adma_barrier(e, -1), -EIO);
-	ASSERT(readable(fd, LONG_MS));
+	ASSERT(t_readable(fd, LONG_MS));
 	n = adma_poll(e, out, 8);
 	ASSERT_EQ(n, 3);
 	memset(seen, 0, sizeof(seen));
@@ -227,7 +213,7 @@ static void test_deferred(const struct t_config *c)
 		ASSERT_EQ(out[k].status, i == 1 ? -EIO : 0);
 		ASSERT_UEQ(out[k].bytes, i == 0 ? 7 : 0);
 	}
-	ASSERT(!readable(fd, 0));
+	ASSERT(!t_readable(fd, 0));
 	ASSERT_OK(adma_engine_destroy(&e));
 }
 
@@ -261,7 +247,7 @@ static void *loop_main(void *arg)
 	while (atomic_load(&l->handled) < l->expect && t_now_ns() < deadline) {
 		int n;
 
-		if (!readable(fd, 100))
+		if (!t_readable(fd, 100))
 			continue;
 		n = adma_poll(l->e, out, 16);
 		if (n < 0) {
@@ -297,7 +283,7 @@ static void test_event_loop(const struct t_config *c)
 	ASSERT_EQ(atomic_load(&l.handled), nops);
 	ASSERT_EQ(atomic_load(&l.wrong_thread), 0);
 	ASSERT_EQ(adma_barrier(l.e, 10 * SEC), 0);
-	ASSERT(!readable(adma_fd(l.e), 0));
+	ASSERT(!t_readable(adma_fd(l.e), 0));
 	ASSERT_EQ(adma_poll(l.e, NULL, 16), 0);
 	for (unsigned i = 0; i < nops; i++)
 		ASSERT(memcmp(dst + (size_t)i * 64, src, 64) == 0);

@@ -1253,10 +1253,7 @@ static void *sub_main(void *arg)
 
 /* ---- one engine --------------------------------------------------------------------------- */
 
-static const struct base {
-	const char *name;
-	unsigned backend, workers, flags;
-} bases[] = {
+static const struct t_config bases[] = {
 	{ "threads-1", ADMA_BACKEND_THREADS, 1, 0 },
 	{ "threads-2", ADMA_BACKEND_THREADS, 2, 0 },
 	{ "threads-4", ADMA_BACKEND_THREADS, 4, 0 },
@@ -1300,7 +1297,7 @@ static void tune_str(char *buf, size_t cap, size_t v)
 
 static void pick_engine(struct eng *g, unsigned idx)
 {
-	const struct base *b = &bases[idx % NBASES];
+	const struct t_config *b = &bases[idx % NBASES];
 	uint64_t rs = splitmix(P.seed ^ splitmix(idx));
 	struct adma_config *c = &g->cfg;
 	char nt[24], sp[24], in[24], sn[24];
