@@ -10,6 +10,8 @@
 #   make check-asan       ASan+UBSan build in build/asan, every test
 #   make check-tsan       TSan build in build/tsan, every test
 #   make valgrind         every test of build/debug under valgrind memcheck
+#   make helgrind         every test under valgrind's helgrind, in build/helgrind: a debug build
+#                         whose atomics carry helgrind's annotations (src/annotate.h)
 #   make soak             build/debug, then the stress test for SOAK_SECONDS (default 600) and
 #                         test_lifecycle with SOAK_OPS (default 2e9) ops on one engine
 #   make fuzz             clang build in build/fuzz, then each libFuzzer target of tests/fuzz/ for
@@ -92,7 +94,7 @@ define sanitized_ctest
 	$$launch $(call ctest_run,$(1))
 endef
 
-.PHONY: all build test bench plots check-asan check-tsan valgrind soak fuzz install \
+.PHONY: all build test bench plots check-asan check-tsan valgrind helgrind soak fuzz install \
 	examples-installed format format-check clean help
 
 all: build
@@ -129,6 +131,11 @@ check-tsan:
 
 valgrind: build
 	scripts/valgrind-tests.sh $(BUILD)/debug
+
+helgrind:
+	$(call configure,$(BUILD)/helgrind,Debug,-DADMA_ANNOTATE=helgrind)
+	$(call compile,$(BUILD)/helgrind)
+	scripts/valgrind-tests.sh --tool=helgrind $(BUILD)/helgrind
 
 # ADMA_STRESS_SEED=... (printed by every run) replays one.
 soak: build

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "annotate.h"
 #include "backend.h"
 
 #define CFG_FLAGS_KNOWN \
@@ -268,6 +269,9 @@ int adma_engine_create(struct adma_engine **out, const struct adma_config *cfg)
 	e->queue_head = e->queue_tail = ADMA__NONE;
 	atomic_init(&e->work_gen, 0);
 	atomic_init(&e->full, false);
+	/* Both are hints read without the lock; what they announce is read under it. */
+	ADMA_BENIGN_RACE(&e->work_gen, "polled by spinning workers");
+	ADMA_BENIGN_RACE(&e->full, "read by non-blocking submits");
 
 	e->slots = adma__calloc(e->backlog, sizeof(*e->slots));
 	e->where = adma__calloc(nwhere, sizeof(*e->where));
@@ -354,11 +358,14 @@ static void default_init(void)
 {
 	if (adma_engine_create(&default_engine, NULL) == 0)
 		atexit(default_exit);
+	/* pthread_once orders this for every caller; helgrind does not know it. */
+	ADMA_HAPPENS_BEFORE(&default_once);
 }
 
 struct adma_engine *adma_default(void)
 {
 	pthread_once(&default_once, default_init);
+	ADMA_HAPPENS_AFTER(&default_once);
 	return default_engine;
 }
 

@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "adma.h"
+#include "annotate.h"
 
 #define T_PASS 0
 #define T_FAIL 1
@@ -236,6 +238,52 @@ static inline long t_op_eio(void *dst, const void *src, void *arg)
 {
 	(void)dst, (void)src, (void)arg;
 	return -EIO;
+}
+
+/* ---- hand-offs helgrind sees (annotate.h) ---------------------------------------------------
+ * helgrind does not know C11 atomics nor sem_timedwait: a flag or counter that publishes
+ * other data goes through t_publish / t_observe, a semaphore through t_sem_post /
+ * t_sem_timedwait. Other builds compile the annotations to nothing. */
+
+/* Stores @v into @a, releasing everything written before. */
+static inline void t_publish(atomic_int *a, int v)
+{
+	ADMA_HAPPENS_BEFORE(a);
+	atomic_store(a, v);
+}
+
+/* Loads @a, acquiring what its t_publish released. */
+static inline int t_observe(const atomic_int *a)
+{
+	int v = atomic_load(a);
+
+	ADMA_HAPPENS_AFTER(a);
+	return v;
+}
+
+static inline int t_sem_post(sem_t *s)
+{
+	ADMA_HAPPENS_BEFORE(s);
+	return sem_post(s);
+}
+
+/* sem_timedwait until @deadline (CLOCK_REALTIME), EINTR retried. @return whether a post was
+ * taken. Every read sem_post makes of the semaphore comes before the count it adds, so once a
+ * post is taken its history is forgotten: a semaphore on the stack whose posts have all been
+ * taken may be reused as anything (helgrind would otherwise see sem_post's reads race
+ * with it). */
+static inline bool t_sem_timedwait(sem_t *s, const struct timespec *deadline)
+{
+	int rc;
+
+	do
+		rc = sem_timedwait(s, deadline);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return false;
+	ADMA_HAPPENS_AFTER(s);
+	ADMA_FORGET(s);
+	return true;
 }
 
 /* What a callback saw: pass &rec with t_rec_cb; calls is bumped last, after the fields. */

@@ -188,7 +188,7 @@ static void try_submit_cb(void *arg, const struct adma_result *res)
 	CHECK(res->status == 0);
 	adma_prep_copy(&op, x->dst, x->src, sizeof(x->src));
 	x->rc = adma_submit(x->e, &op, 1, NULL);
-	atomic_store(&x->ran, 1);
+	t_publish(&x->ran, 1);
 }
 
 static void *poll_thread(void *arg)
@@ -231,7 +231,7 @@ static void test_block_in_callback(const struct t_config *c)
 	deadline = t_deadline_s(10);
 	while (!atomic_load(&x.ran) && t_now_ns() < deadline)
 		t_sleep_ms(1);
-	ran = atomic_load(&x.ran);
+	ran = t_observe(&x.ran);
 	atomic_store(&ga.open, 1); /* releases a blocked callback too */
 	if (t_deferred(c))
 		ASSERT_EQ(pthread_join(tid, NULL), 0);

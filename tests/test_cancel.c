@@ -205,7 +205,7 @@ struct race {
 	unsigned n;
 	uint64_t *t;
 	int *rc;
-	atomic_uint published;
+	atomic_int published;
 	atomic_uint ncancel;
 };
 
@@ -215,7 +215,7 @@ static void *canceller(void *arg)
 	uint64_t deadline = t_deadline_s(30);
 
 	for (unsigned i = 0; i < rc->n; i++) {
-		while (atomic_load(&rc->published) <= i) {
+		while (t_observe(&rc->published) <= (int)i) {
 			if (t_now_ns() > deadline)
 				return NULL;
 			sched_yield(); /* valgrind runs one thread at a time */
@@ -264,7 +264,7 @@ static void test_race(const struct t_config *c)
 				adma_op_set_flags(&op[k], ADMA_OP_NO_INLINE);
 		}
 		ASSERT_EQ(adma_submit(e, op, batch, &rc.t[i]), (int)batch);
-		atomic_store(&rc.published, i + batch);
+		t_publish(&rc.published, (int)(i + batch));
 		if (t_deferred(c))
 			adma_poll(e, NULL, UINT32_MAX);
 	}

@@ -48,7 +48,7 @@ static void probe_run(struct probe *p, uint64_t self)
 		p->rc_other_wait = rc == 1 ? adma_wait(p->other, t, 30 * SEC) : rc - 1000;
 		p->rc_other_barrier = adma_barrier(p->other, 30 * SEC);
 	}
-	atomic_store(&p->ran, 1);
+	t_publish(&p->ran, 1);
 }
 
 static void probe_cb(void *arg, const struct adma_result *res)
@@ -65,7 +65,7 @@ static long probe_op(void *dst, const void *src, void *arg)
 
 static void check_probe(const struct probe *p, bool self_checked)
 {
-	ASSERT_EQ(atomic_load(&p->ran), 1);
+	ASSERT_EQ(t_observe(&p->ran), 1);
 	if (self_checked)
 		ASSERT_ERR(p->rc_wait_self, -EDEADLK);
 	ASSERT_ERR(p->rc_wait_done, -EDEADLK);
@@ -98,7 +98,7 @@ static void wait_ran(struct adma_engine *e, struct probe *p)
 {
 	uint64_t deadline = t_deadline_s(30);
 
-	while (!atomic_load(&p->ran) && t_now_ns() < deadline) {
+	while (!t_observe(&p->ran) && t_now_ns() < deadline) {
 		adma_poll(e, NULL, UINT32_MAX);
 		t_sleep_ms(1);
 	}

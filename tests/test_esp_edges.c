@@ -109,12 +109,8 @@ static struct timespec realtime_in(unsigned s)
 static bool sem_wait_s(sem_t *s, unsigned s_max)
 {
 	struct timespec ts = realtime_in(s_max);
-	int rc;
 
-	do
-		rc = sem_timedwait(s, &ts);
-	while (rc < 0 && errno == EINTR);
-	return rc == 0;
+	return t_sem_timedwait(s, &ts);
 }
 
 /* Waits for one post of @s on the main thread: fails the test instead of hanging. */
@@ -160,7 +156,7 @@ static bool post_cb(async_memcpy_handle_t mcp, async_memcpy_event_t *event, void
 	CHECK(mcp != NULL);
 	CHECK(event != NULL && event->data == NULL);
 	atomic_fetch_add(&s->calls, 1);
-	sem_post(&s->sem);
+	t_sem_post(&s->sem);
 	return false;
 }
 
@@ -490,11 +486,11 @@ static bool block_cb(async_memcpy_handle_t mcp, async_memcpy_event_t *event, voi
 
 	(void)mcp;
 	(void)event;
-	sem_post(&b->entered);
+	t_sem_post(&b->entered);
 	if (!sem_wait_s(&b->gate, 60))
 		atomic_store(&b->gate_timeout, true);
 	atomic_fetch_add(&b->calls, 1);
-	sem_post(&b->done);
+	t_sem_post(&b->done);
 	return false;
 }
 
@@ -505,7 +501,7 @@ static bool done_cb(async_memcpy_handle_t mcp, async_memcpy_event_t *event, void
 	(void)mcp;
 	(void)event;
 	atomic_fetch_add(&b->calls, 1);
-	sem_post(&b->done);
+	t_sem_post(&b->done);
 	return false;
 }
 
@@ -547,7 +543,7 @@ static void backlog_case(install_fn install, const async_memcpy_config_t *cfg, u
 	ASSERT_ESP(esp_async_memcpy_uninstall(mcp), ESP_ERR_INVALID_STATE);
 
 	/* The handle still works. */
-	sem_post(&b.gate);
+	t_sem_post(&b.gate);
 	for (unsigned i = 0; i <= expect; i++)
 		WAIT_POST(&b.done);
 	ASSERT(!atomic_load(&b.gate_timeout));
@@ -646,7 +642,7 @@ static bool chain_cb(async_memcpy_handle_t mcp, async_memcpy_event_t *event, voi
 	(void)event;
 	CHECK(mcp == ch->mcp);
 	if (k == ch->len) {
-		sem_post(&ch->end);
+		t_sem_post(&ch->end);
 		return false;
 	}
 	rc = esp_async_memcpy(mcp, ch->dst + (size_t)k * SMALL, ch->src + (size_t)k * SMALL, SMALL,
@@ -654,7 +650,7 @@ static bool chain_cb(async_memcpy_handle_t mcp, async_memcpy_event_t *event, voi
 	if (rc != ESP_OK) {
 		ch->first_bad = rc;
 		atomic_fetch_add(&ch->refused, 1);
-		sem_post(&ch->end);
+		t_sem_post(&ch->end);
 	}
 	return false;
 }
@@ -722,7 +718,7 @@ static bool order_cb(async_memcpy_handle_t mcp, async_memcpy_event_t *event, voi
 		;
 	atomic_fetch_sub(&ord.inside, 1);
 	if (seq == ord.n - 1)
-		sem_post(&ord.last);
+		t_sem_post(&ord.last);
 	return false;
 }
 
@@ -786,7 +782,7 @@ static bool uninstall_cb(async_memcpy_handle_t mcp, async_memcpy_event_t *event,
 	(void)event;
 	atomic_store(&u->rc, esp_async_memcpy_uninstall(mcp));
 	atomic_fetch_add(&u->calls, 1);
-	sem_post(&u->sem);
+	t_sem_post(&u->sem);
 	return false;
 }
 
@@ -1074,7 +1070,7 @@ static bool etm_cb_fn(async_memcpy_handle_t mcp, async_memcpy_event_t *event, vo
 			atomic_fetch_add(&c->short_count, 1);
 	}
 	atomic_store(&c->calls, k);
-	sem_post(&c->sem);
+	t_sem_post(&c->sem);
 	return false;
 }
 
@@ -1167,6 +1163,7 @@ static void etm_poll_loop(install_fn install)
 			T_FAILED("no completion within %d ms: %" PRIu64 " of %u submitted counted",
 				 LONG_MS, counted, submitted);
 		counted += take_count(fd);
+		ADMA_HAPPENS_AFTER(ev); /* the library's annotation of its write to fd */
 		wakeups++;
 		ASSERT_LE(counted, submitted);
 	}
@@ -1202,7 +1199,7 @@ static void etm_delete_while_running(install_fn install)
 	/* Copy 0 has fired both events (before its callback); the rest are queued. */
 	ASSERT_UEQ(take_count(esp_etm_event_fd(gone)), 1);
 	ASSERT_ESP_OK(esp_etm_del_event(gone));
-	sem_post(&b.gate);
+	t_sem_post(&b.gate);
 	for (unsigned i = 0; i <= N; i++)
 		WAIT_POST(&b.done);
 	ASSERT(!atomic_load(&b.gate_timeout));

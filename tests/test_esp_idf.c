@@ -70,7 +70,7 @@ static bool on_done(async_memcpy_handle_t mcp, async_memcpy_event_t *event, void
 	if (d->order_pos)
 		d->order[atomic_fetch_add(d->order_pos, 1)] = d->index;
 	atomic_fetch_add(&d->calls, 1);
-	sem_post(d->sem);
+	t_sem_post(d->sem);
 	return false;
 }
 
@@ -79,14 +79,10 @@ static bool on_done(async_memcpy_handle_t mcp, async_memcpy_event_t *event, void
 static void wait_post(sem_t *s)
 {
 	struct timespec ts;
-	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += t_valgrind() ? 300 : 30;
-	do
-		rc = sem_timedwait(s, &ts);
-	while (rc < 0 && errno == EINTR);
-	if (rc < 0)
+	if (!t_sem_timedwait(s, &ts))
 		T_FAILED("no callback signalled: sem_timedwait: %s", strerror(errno));
 }
 
@@ -261,7 +257,7 @@ static bool count_done(async_memcpy_handle_t mcp, async_memcpy_event_t *event, v
 	(void)mcp;
 	(void)event;
 	atomic_fetch_add(&c->calls, 1);
-	sem_post(&c->sem);
+	t_sem_post(&c->sem);
 	return false;
 }
 

@@ -25,6 +25,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../annotate.h"
 #include "adma.h"
 #include "esp_async_memcpy.h"
 
@@ -118,16 +119,24 @@ static void copy_done(void *arg, const struct adma_result *res)
 	async_memcpy_event_t ev = { NULL };
 
 	(void)res;
+	/* Release: the next claimant of x may overwrite cb and cb_args read above. */
+	ADMA_HAPPENS_BEFORE(x);
 	atomic_store_explicit(&x->busy, false, memory_order_release);
 	/* The copy leaves the backlog before its callback runs: whoever the callback wakes may
-	 * submit at once, as a task woken by the chip's interrupt may. */
+	 * submit at once, as a task woken by the chip's interrupt may. Release: pairs with the
+	 * acquire in uninstall. */
+	ADMA_HAPPENS_BEFORE(&mcp->pending);
 	atomic_fetch_sub_explicit(&mcp->pending, 1, memory_order_release);
 	if (atomic_load_explicit(&mcp->nevents, memory_order_relaxed)) {
 		uint64_t one = 1;
 
 		pthread_mutex_lock(&mcp->events_lock);
-		for (struct esp_etm_event_t *e = mcp->events; e; e = e->next)
+		for (struct esp_etm_event_t *e = mcp->events; e; e = e->next) {
+			/* A reader of the descriptor sees the copy's data: the kernel orders it,
+			 * helgrind is told (the event handle is the tag). */
+			ADMA_HAPPENS_BEFORE(e);
 			(void)!write(e->fd, &one, sizeof(one)); /* cannot overflow: 2^64 - 2 */
+		}
 		pthread_mutex_unlock(&mcp->events_lock);
 	}
 	if (cb)
@@ -180,8 +189,14 @@ static esp_err_t install(const char *fn, enum kind kind, const async_memcpy_conf
 	mcp->kind = kind;
 	mcp->backlog = backlog;
 	mcp->align = config->sram_trans_align;
-	for (uint32_t i = 0; i < backlog; i++)
+	for (uint32_t i = 0; i < backlog; i++) {
 		mcp->entries[i].mcp = mcp;
+		/* Peeked at before the compare-and-swap that claims the entry. */
+		ADMA_BENIGN_RACE(&mcp->entries[i].busy, "read before the claiming CAS");
+	}
+	ADMA_BENIGN_RACE(&mcp->pending, "an atomic count; its release/acquire pair is annotated");
+	ADMA_BENIGN_RACE(&mcp->next_entry, "only where a search starts");
+	ADMA_BENIGN_RACE(&mcp->nevents, "a hint: the list is walked under events_lock");
 
 	adma_config_init(&cfg);
 	cfg.flags = ADMA_CFG_ORDERED | ADMA_CFG_QUIET;
@@ -233,6 +248,7 @@ esp_err_t esp_async_memcpy_uninstall(async_memcpy_handle_t mcp)
 	if (!mcp)
 		return fail(__func__, ESP_ERR_INVALID_ARG, "mcp is NULL");
 	pending = atomic_load_explicit(&mcp->pending, memory_order_acquire);
+	ADMA_HAPPENS_AFTER(&mcp->pending);
 	if (pending)
 		return fail(__func__, ESP_ERR_INVALID_STATE, "%u copies are still pending",
 			    pending);
@@ -265,8 +281,10 @@ static struct entry *claim(struct async_memcpy_context_t *mcp)
 		if (!atomic_load_explicit(&x->busy, memory_order_relaxed) &&
 		    atomic_compare_exchange_strong_explicit(&x->busy, &expected, true,
 							    memory_order_acquire,
-							    memory_order_relaxed))
+							    memory_order_relaxed)) {
+			ADMA_HAPPENS_AFTER(x);
 			return x;
+		}
 	}
 }
 
@@ -313,7 +331,9 @@ esp_err_t esp_async_memcpy(async_memcpy_handle_t mcp, void *dst, void *src, size
 	rc = adma_memcpy(mcp->e, dst, src, n, copy_done, x);
 	if (rc >= 0)
 		return ESP_OK;
+	ADMA_HAPPENS_BEFORE(x);
 	atomic_store_explicit(&x->busy, false, memory_order_release);
+	ADMA_HAPPENS_BEFORE(&mcp->pending);
 	atomic_fetch_sub_explicit(&mcp->pending, 1, memory_order_release);
 	return fail(__func__,
 		    rc == -EINVAL ? ESP_ERR_INVALID_ARG :
