@@ -427,14 +427,6 @@ static void op_cb(void *arg, const struct adma_result *res)
 	atomic_fetch_add_explicit(&r->calls, 1, memory_order_release);
 }
 
-/* The callbacks @r's op ran so far; acquires what the last one wrote (and the op's data). */
-static int rec_calls(struct rec *r)
-{
-	int calls = atomic_load_explicit(&r->calls, memory_order_acquire);
-
-	ADMA_HAPPENS_AFTER(&r->calls);
-	return calls;
-}
 
 static void probe_deadlock(const struct cust *c)
 {
@@ -623,7 +615,7 @@ static void check_data(struct sub *s, struct live *lv)
 /* The record of an op known complete (callback run, if any). */
 static void check_rec(struct eng *g, struct sub *s, struct live *lv, const struct rec *r)
 {
-	int calls = rec_calls((struct rec *)r);
+	int calls = t_observe(&r->calls);
 
 	if (calls != (r->has_cb ? 1 : 0))
 		failf(g, s, lv, "%s ticket %" PRIu64 ": callback ran %d times, expected %d",
@@ -684,10 +676,10 @@ static void retire_oldest(struct sub *s)
 			failf(g, s, lv, "adma_wait returned %d (%s), expected %d", rc,
 			      adma_strerror(rc), r->exp_status);
 		lv->known_done = true;
-		if (r->has_cb && !g->deferred && rec_calls(r) != 1)
+		if (r->has_cb && !g->deferred && t_observe(&r->calls) != 1)
 			failf(g, s, lv, "adma_wait returned before the op's callback ran");
 	}
-	while (r->has_cb && rec_calls(r) == 0) {
+	while (r->has_cb && t_observe(&r->calls) == 0) {
 		if (g->deferred && poll_some(g, &s->rs) > 0)
 			spins = 0;
 		else
@@ -712,7 +704,7 @@ static void retire_done(struct sub *s)
 		if (!lv->submitted)
 			return;
 		if (r->has_cb) {
-			if (!rec_calls(r))
+			if (!t_observe(&r->calls))
 				return;
 		} else {
 			int rc = adma_wait(g->e, r->my_ticket, 0);
@@ -1174,7 +1166,7 @@ static void try_wait(struct sub *s)
 	if (rc != lv->r->exp_status)
 		failf(g, s, lv, "adma_wait(%lld ns) returned %d (%s), expected %d", (long long)to,
 		      rc, adma_strerror(rc), lv->r->exp_status);
-	if (lv->r->has_cb && !g->deferred && rec_calls(lv->r) != 1)
+	if (lv->r->has_cb && !g->deferred && t_observe(&lv->r->calls) != 1)
 		failf(g, s, lv, "adma_wait returned before the op's callback ran");
 	lv->known_done = true;
 }
