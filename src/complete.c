@@ -169,8 +169,28 @@ void adma__retired(struct adma_engine *e)
 	/* Blocked submitters wake once a quarter of the backlog is free, not at every run of
 	 * completions: one wake-up then lets them accept many ops. */
 	if (e->room_waiters && (room >= (e->backlog + 3) / 4 || !e->in_flight))
-		pthread_cond_broadcast(&e->room);
+		e->wake_room = true;
 	arm_fd(e);
+}
+
+void adma__unlock(struct adma_engine *e)
+{
+	bool room = e->wake_room;
+
+	e->wake_room = false;
+	pthread_mutex_unlock(&e->lock);
+	/* After the unlock: the woken submitters find the lock free. Nothing is lost: a
+	 * submitter tests for room under the lock before it sleeps, and the retire came first.
+	 * `room` belongs to the engine, which outlives every thread that uses it. */
+	if (room)
+		pthread_cond_broadcast(&e->room);
+}
+
+void adma__wake_locked(struct adma_engine *e)
+{
+	if (e->wake_room)
+		pthread_cond_broadcast(&e->room);
+	e->wake_room = false;
 }
 
 /* The slot of ticket t if t is still in flight, else NULL (t completed). Lock held; t issued. */

@@ -130,6 +130,7 @@ struct adma_engine {
 	pthread_mutex_t lock;
 	pthread_cond_t done;     /* an op completed; waited on by destroy */
 	struct adma__waiter *waiters; /* wait and barrier, each woken when its condition holds */
+	bool wake_room;               /* a broadcast of `room` is due, sent by adma__unlock() */
 	pthread_condattr_t cond_attr; /* CLOCK_MONOTONIC, for the waiters' condition variables */
 	pthread_cond_t room;     /* a slot was freed; waited on by blocking submitters */
 	pthread_cond_t work;     /* threads backend: work may be takeable, or stop */
@@ -232,6 +233,12 @@ void adma__deliver(struct adma_engine *e, struct adma__slot *s, int status, size
  * retires ends with one adma__retired(), which wakes waiters and arms the eventfd. */
 void adma__retire(struct adma_engine *e, struct adma__slot *s, int status, size_t bytes);
 void adma__retired(struct adma_engine *e);
+/* Drops e->lock, then wakes the blocked submitters a retire found room for. Every unlock that
+ * may follow a retire goes through it. */
+void adma__unlock(struct adma_engine *e);
+/* The same wake-up without dropping the lock: before a wait on a condition variable of
+ * e->lock, which drops the lock without adma__unlock(). */
+void adma__wake_locked(struct adma_engine *e);
 
 /* Runs every pending deferred callback, taking poll_lock (destroy). */
 void adma__drain_pending(struct adma_engine *e);

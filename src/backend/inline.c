@@ -36,7 +36,7 @@ static void run(struct adma_engine *e, struct adma__slot **mine, unsigned n)
 		s->state = SLOT_RUNNING;
 		e->running++;
 		e->st.inlined++;
-		pthread_mutex_unlock(&e->lock);
+		adma__unlock(e);
 
 		if (!status) {
 			status = adma__execute_part(s, 0, SIZE_MAX, &bytes);
@@ -49,7 +49,7 @@ static void run(struct adma_engine *e, struct adma__slot **mine, unsigned n)
 		adma__retire(e, s, status, bytes);
 		adma__retired(e);
 	}
-	pthread_mutex_unlock(&e->lock);
+	adma__unlock(e);
 	adma__leave(&f);
 	pthread_mutex_unlock(&e->exec_lock);
 }

@@ -165,7 +165,7 @@ static void process_piece(struct adma_engine *e, struct adma__slot *s, uint32_t 
 	size_t bytes = 0;
 	int status;
 
-	pthread_mutex_unlock(&e->lock);
+	adma__unlock(e);
 	status = adma__execute_part(s, (size_t)piece * s->piece_size, s->piece_size, &bytes);
 	if (s->nt)
 		adma__publish();
@@ -177,7 +177,7 @@ static void process_piece(struct adma_engine *e, struct adma__slot *s, uint32_t 
 		return;
 	status = s->status;
 	bytes = s->bytes;
-	pthread_mutex_unlock(&e->lock);
+	adma__unlock(e);
 	adma__deliver(e, s, status, bytes);
 	pthread_mutex_lock(&e->lock);
 	e->running--;
@@ -212,7 +212,7 @@ static void process_run(struct adma_engine *e, struct adma__slot **run, unsigned
 
 	for (unsigned i = 0; i < n; i++)
 		cancelled[i] = run[i]->state == SLOT_CANCELLED;
-	pthread_mutex_unlock(&e->lock);
+	adma__unlock(e);
 	execute(run, n, cancelled);
 	for (unsigned i = 0; i < n; i++)
 		adma__deliver(e, run[i], run[i]->status, run[i]->bytes);
@@ -267,7 +267,7 @@ static void *worker(void *arg)
 			unsigned gen = atomic_load_explicit(&e->work_gen, memory_order_relaxed);
 
 			e->spinners++;
-			pthread_mutex_unlock(&e->lock);
+			adma__unlock(e);
 			spin(e, gen);
 			pthread_mutex_lock(&e->lock);
 			e->spinners--;
@@ -279,6 +279,7 @@ static void *worker(void *arg)
 				break;
 		}
 		e->sleepers++;
+		adma__wake_locked(e); /* the wait drops the lock without adma__unlock() */
 		pthread_cond_wait(&e->work, &e->lock);
 		e->sleepers--;
 	}
@@ -317,7 +318,7 @@ static void run(struct adma_engine *e, struct adma__slot **s, unsigned n)
 	/* A fence at the head may have waited for these ops: workers must look again. */
 	if (e->queue_head != ADMA__NONE)
 		announce(e);
-	pthread_mutex_unlock(&e->lock);
+	adma__unlock(e);
 }
 
 static void join(struct adma_engine *e, struct pool *p)
