@@ -1253,7 +1253,10 @@ static double stream_memcpy(unsigned char *dst, const unsigned char *src, size_t
 	return now_s() - t0;
 }
 
-static double stream_adma(unsigned char *dst, const unsigned char *src, size_t bytes)
+/* Submits the stream to `eng`. @blocking: the engine has ADMA_CFG_BLOCK_WHEN_FULL, so a full
+ * backlog blocks adma_submit until a quarter of it is free; otherwise the flow window waits
+ * for the oldest batch's last ticket whenever the backlog is full (one wake-up per batch). */
+static double stream_adma(unsigned char *dst, const unsigned char *src, size_t bytes, bool blocking)
 {
 	struct adma_op ops[STREAM_BATCH];
 	double t0 = now_s();
@@ -1265,52 +1268,102 @@ static double stream_adma(unsigned char *dst, const unsigned char *src, size_t b
 			adma_prep_copy(&ops[k], dst + off, src + off, STREAM_PIECE);
 			adma_op_set_callback(&ops[k], count_callback, NULL);
 		}
-		tool_check("adma_submit (stream)", submit_ops(ops, k, true));
+		if (blocking) {
+			int r = adma_submit(eng, ops, k, NULL);
+
+			tool_check("adma_submit (stream, blocking)", r < 0 ? r : 0);
+			if ((unsigned)r != k)
+				tool_check("adma_submit (stream, blocking): ops left over", -EIO);
+		} else {
+			tool_check("adma_submit (stream)", submit_ops(ops, k, true));
+		}
 	}
 	tool_check("adma_barrier (stream)", wait_everything());
 	return now_s() - t0;
+}
+
+/* One submitter style: its engine, samples and figure names. */
+struct stream_way {
+	const char *impl, *ratio;
+	bool blocking;
+	struct adma_engine *e;
+	double gbps[MAX_SAMPLES];
+};
+
+static double stream_way_run(struct stream_way *w, unsigned char *dst, const unsigned char *src,
+			     size_t bytes)
+{
+	double t;
+
+	eng = w->e;
+	t = stream_adma(dst, src, bytes, w->blocking);
+	eng = NULL;
+	return t;
 }
 
 static void scenario_stream(void)
 {
 	size_t bytes = B.o.quick ? 16 * MiB : 64 * MiB;
 	uint64_t pieces = bytes / STREAM_PIECE;
-	double m[MAX_SAMPLES], a[MAX_SAMPLES];
+	double m[MAX_SAMPLES];
 	unsigned char *src = xalloc(bytes), *dst = src ? xalloc(bytes) : NULL;
-	struct figure *fm, *fa;
+	struct stream_way ways[] = {
+		{ .impl = "adma", .ratio = "adma/memcpy", .blocking = true },
+		{ .impl = "adma-ticket", .ratio = "adma-ticket/memcpy", .blocking = false },
+	};
+	struct figure *fm;
+#define NWAYS (sizeof(ways) / sizeof(ways[0]))
 
 	if (!dst) {
 		free(src);
 		add_skipped("memcpy", "", STREAM_PIECE, STREAM_BATCH, "GB/s", "out of memory");
-		add_skipped("adma", "", STREAM_PIECE, STREAM_BATCH, "GB/s", "out of memory");
+		for (unsigned i = 0; i < NWAYS; i++)
+			add_skipped(ways[i].impl, "", STREAM_PIECE, STREAM_BATCH, "GB/s",
+				    "out of memory");
 		return;
 	}
 	fill_pattern(src, bytes, 13);
 	memset(dst, 0, bytes);
-	engine_create(NULL);
+	for (unsigned i = 0; i < NWAYS; i++) {
+		struct adma_config cfg = B.cfg;
+
+		if (ways[i].blocking)
+			cfg.flags |= ADMA_CFG_BLOCK_WHEN_FULL;
+		tool_check("adma_engine_create", adma_engine_create(&ways[i].e, &cfg));
+	}
 	atomic_store(&callbacks_run, 0);
 	stream_memcpy(dst, src, bytes);
-	stream_adma(dst, src, bytes);
-	/* Alternating samples, so that a drift of the machine affects both alike. */
+	for (unsigned i = 0; i < NWAYS; i++)
+		stream_way_run(&ways[i], dst, src, bytes);
+	/* Alternating samples, so that a drift of the machine affects all alike. */
 	for (unsigned s = 0; s < B.samples; s++) {
 		progress("%zu MiB as 4 KiB ops, sample %u of %u", bytes / MiB, s + 1, B.samples);
 		m[s] = (double)bytes / stream_memcpy(dst, src, bytes) / 1e9;
-		a[s] = (double)bytes / stream_adma(dst, src, bytes) / 1e9;
+		for (unsigned i = 0; i < NWAYS; i++)
+			ways[i].gbps[s] =
+				(double)bytes / stream_way_run(&ways[i], dst, src, bytes) / 1e9;
 	}
-	memset(dst, 0, bytes);
-	stream_adma(dst, src, bytes);
-	if (atomic_load(&callbacks_run) != (B.samples + 2) * pieces)
+	for (unsigned i = 0; i < NWAYS; i++) {
+		memset(dst, 0, bytes);
+		stream_way_run(&ways[i], dst, src, bytes);
+		if (memcmp(dst, src, bytes) != 0)
+			impl_wrong_data(&impls[I_ADMA], "stream copies");
+		tool_check("adma_engine_destroy", adma_engine_destroy(&ways[i].e));
+	}
+	if (atomic_load(&callbacks_run) != NWAYS * (B.samples + 2) * pieces)
 		impl_wrong_data(&impls[I_ADMA], "stream: callbacks lost or failed");
-	if (memcmp(dst, src, bytes) != 0)
-		impl_wrong_data(&impls[I_ADMA], "stream copies");
-	engine_destroy();
 	free(src);
 	free(dst);
 	fm = add_figure("memcpy", "", STREAM_PIECE, STREAM_BATCH, "GB/s");
 	summarize(fm, m, B.samples, false);
-	fa = add_figure("adma", "", STREAM_PIECE, STREAM_BATCH, "GB/s");
-	summarize(fa, a, B.samples, false);
-	add_ratio("adma/memcpy", "", STREAM_PIECE, STREAM_BATCH, fa, fm);
+	for (unsigned i = 0; i < NWAYS; i++) {
+		struct figure *fa =
+			add_figure(ways[i].impl, "", STREAM_PIECE, STREAM_BATCH, "GB/s");
+
+		summarize(fa, ways[i].gbps, B.samples, false);
+		add_ratio(ways[i].ratio, "", STREAM_PIECE, STREAM_BATCH, fa, fm);
+	}
+#undef NWAYS
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -2086,11 +2139,20 @@ static void print_table(void)
 		       "batches of %d,\none barrier at the end; GB/s, median (min..max) of %u "
 		       "samples\n",
 		       (B.o.quick ? 16 * MiB : 64 * MiB) / MiB, STREAM_BATCH, B.samples);
-		printf("  memcpy %s, adma %s, adma/memcpy %s\n",
+		printf("  memcpy %s\n",
 		       cell(find_figure(BENCH_STREAM, "memcpy", "", STREAM_PIECE, STREAM_BATCH),
-			    buf, sizeof(buf)),
+			    buf, sizeof(buf)));
+		printf("  adma        %s, adma/memcpy %s   (BLOCK_WHEN_FULL: a full backlog blocks "
+		       "the submit)\n",
 		       cell(find_figure(BENCH_STREAM, "adma", "", STREAM_PIECE, STREAM_BATCH), b2,
 			    sizeof(b2)),
+		       f ? num(f->median, b3, sizeof(b3)) : "-");
+		f = find_figure(BENCH_STREAM, "adma-ticket/memcpy", "", STREAM_PIECE, STREAM_BATCH);
+		printf("  adma-ticket %s, adma-ticket/memcpy %s   (default engine: -EAGAIN, then "
+		       "adma_wait on the oldest batch)\n",
+		       cell(find_figure(BENCH_STREAM, "adma-ticket", "", STREAM_PIECE,
+					STREAM_BATCH),
+			    b2, sizeof(b2)),
 		       f ? num(f->median, b3, sizeof(b3)) : "-");
 		print_skips(BENCH_STREAM);
 	}
