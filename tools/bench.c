@@ -447,6 +447,7 @@ enum {
 	I_POOL,
 	I_OMP,
 	I_DPDK,
+	I_CEIL,
 	NIMPLS
 };
 
@@ -461,7 +462,7 @@ struct impl {
 static struct impl impls[NIMPLS] = {
 	[I_MEMCPY] = { .p = &peer_memcpy },   [I_ADMA] = { .p = &peer_adma },
 	[I_POOL] = { .p = &bench_peer_pool }, [I_OMP] = { .p = &bench_peer_omp },
-	[I_DPDK] = { .p = &bench_peer_dpdk },
+	[I_DPDK] = { .p = &bench_peer_dpdk }, [I_CEIL] = { .p = &bench_peer_ceiling },
 };
 
 /* Takes part in the scenario running now (measured or reported as skipped)? */
@@ -715,10 +716,18 @@ static void scenario_bulk(void)
 			continue;
 		}
 		fill_pattern(src, bytes, i + 1);
+		/* The ceiling is a memory-speed reference: one large copy at a time. */
 		for (unsigned k = 0; k < NIMPLS; k++)
-			bulk_one(&impls[k], src, bytes, slots);
+			if (k != I_CEIL || slots == 1)
+				bulk_one(&impls[k], src, bytes, slots);
 		add_ratio("adma/memcpy", "", bytes, 0,
 			  find_figure(BENCH_BULK, "adma", "", bytes, 0),
+			  find_figure(BENCH_BULK, "memcpy", "", bytes, 0));
+		add_ratio("adma/ceiling", "", bytes, 0,
+			  find_figure(BENCH_BULK, "adma", "", bytes, 0),
+			  find_figure(BENCH_BULK, "ceiling", "", bytes, 0));
+		add_ratio("ceiling/memcpy", "", bytes, 0,
+			  find_figure(BENCH_BULK, "ceiling", "", bytes, 0),
 			  find_figure(BENCH_BULK, "memcpy", "", bytes, 0));
 		free(src);
 	}
@@ -1903,9 +1912,10 @@ static void print_table_bulk(void)
 		if (col[k])
 			printf("  %-20s", impls[k].p->name);
 	}
-	printf("  %s\n", "adma/memcpy");
+	printf("  %-11s  %s\n", "adma/memcpy", col[I_CEIL] ? "adma/ceiling" : "");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		const struct figure *r = find_figure(BENCH_BULK, "adma/memcpy", "", sizes[i], 0);
+		const struct figure *rc = find_figure(BENCH_BULK, "adma/ceiling", "", sizes[i], 0);
 		bool any = false;
 
 		for (unsigned k = 0; k < NIMPLS; k++)
@@ -1918,7 +1928,8 @@ static void print_table_bulk(void)
 				printf("  %-20s", cell(find_figure(BENCH_BULK, impls[k].p->name, "",
 								   sizes[i], 0),
 						       buf, sizeof(buf)));
-		printf("  %s\n", r ? num(r->median, buf, sizeof(buf)) : "-");
+		printf("  %-11s", r ? num(r->median, buf, sizeof(buf)) : "-");
+		printf("  %s\n", rc ? num(rc->median, buf, sizeof(buf)) : col[I_CEIL] ? "-" : "");
 	}
 	print_skips(BENCH_BULK);
 }
@@ -2055,6 +2066,22 @@ static void print_table_layout(void)
 	print_skips(BENCH_LAYOUT);
 }
 
+/* The bulk target against what the memory allowed in this run: adma cannot beat the ceiling,
+ * so its ratio to memcpy cannot exceed ceiling/memcpy. */
+static void print_bulk_bound(void)
+{
+	const struct figure *c = find_figure(BENCH_BULK, "ceiling", "", 256 * MiB, 0);
+	const struct figure *cm = find_figure(BENCH_BULK, "ceiling/memcpy", "", 256 * MiB, 0);
+	const struct figure *ac = find_figure(BENCH_BULK, "adma/ceiling", "", 256 * MiB, 0);
+	char b1[32], b2[32], b3[32];
+
+	if (!measured(c) || !measured(cm) || !measured(ac))
+		return;
+	printf("    (the memory allowed at most %sx memcpy in this run: the ceiling, %u plain threads "
+	       "with\n    non-temporal stores, copied %s GB/s; adma reached %s of the ceiling)\n", num(cm->median, b1, sizeof(b1)), bench_peer_ceiling.threads(),
+	       num(c->median, b2, sizeof(b2)), num(ac->median, b3, sizeof(b3)));
+}
+
 static void print_table(void)
 {
 	char buf[64], b2[64], b3[64], b4[64];
@@ -2170,6 +2197,8 @@ static void print_table(void)
 		else
 			snprintf(v, sizeof(v), "-");
 		printf("  %-56s %12s  %-21s %s\n", t->name, v, t->goal, target_verdict(t));
+		if (i == 0)
+			print_bulk_bound();
 	}
 }
 

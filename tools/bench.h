@@ -124,6 +124,7 @@ struct bench_peer {
 extern const struct bench_peer bench_peer_pool;
 extern const struct bench_peer bench_peer_omp;
 extern const struct bench_peer bench_peer_dpdk;
+extern const struct bench_peer bench_peer_ceiling;
 
 #define BENCH_BIT(s) (1u << (s))
 

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Peer "ceiling": what the memory of this machine allows at the moment of the run, with no
+ * engine in the way. As many plain threads as adma's default engine has workers (the caller is
+ * one of them) each copy a contiguous share with non-temporal stores, the same technique adma's
+ * kernels use above the cache size, written here independently of adma. A large copy runs at
+ * memory speed, and that speed moves with the load on the host: adma's bulk ratio against
+ * memcpy cannot exceed ceiling/memcpy in the same run, so this figure tells an engine that is
+ * slow from a machine whose bandwidth is spent.
+ *
+ * Only one copy at a time (bulk sizes from 2 MiB up); batches are not supported. Between
+ * start() and stop() the helper threads poll for the next copy, as the team of a parallel
+ * region would, so that no wake-up is timed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define WHAT "no engine: plain threads (as many as adma's), non-temporal stores; memory speed"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define MAX_TEAM 64
+
+static unsigned team = 1; /* threads that copy, the caller included */
+static unsigned helpers;  /* of them, started by start() */
+static pthread_t tids[MAX_TEAM];
+/* The copy in progress: written by the caller before it bumps gen (release), read by helpers
+ * after they see gen move (acquire). */
+static struct {
+	char *dst;
+	const char *src;
+	size_t n;
+} job;
+static atomic_uint gen;  /* bumped once per copy */
+static atomic_uint done; /* helpers finished with the copy of this gen */
+static atomic_bool quit;
+
+/* Ordinary stores up to the first 64-byte line of the destination, then whole lines with
+ * non-temporal stores, then an ordinary tail. The caller fences. */
+static void nt_copy(char *d, const char *s, size_t n)
+{
+	size_t head = (64 - ((uintptr_t)d & 63)) & 63;
+
+	if (head > n)
+		head = n;
+	memcpy(d, s, head);
+	d += head;
+	s += head;
+	n -= head;
+	for (; n >= 64; n -= 64, d += 64, s += 64) {
+		__m128i a = _mm_loadu_si128((const __m128i *)s);
+		__m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
+		__m128i c = _mm_loadu_si128((const __m128i *)(s + 32));
+		__m128i e = _mm_loadu_si128((const __m128i *)(s + 48));
+
+		_mm_stream_si128((__m128i *)d, a);
+		_mm_stream_si128((__m128i *)(d + 16), b);
+		_mm_stream_si128((__m128i *)(d + 32), c);
+		_mm_stream_si128((__m128i *)(d + 48), e);
+	}
+	memcpy(d, s, n);
+}
+
+/* Thread t's share of the job, cut on 64-byte boundaries, fenced. */
+static void copy_share(unsigned t)
+{
+	size_t per = (job.n / team + 63) & ~(size_t)63;
+	size_t lo = (size_t)t * per < job.n ? (size_t)t * per : job.n;
+	size_t hi = lo + per < job.n ? lo + per : job.n;
+
+	nt_copy(job.dst + lo, job.src + lo, hi - lo);
+	_mm_sfence();
+}
+
+static void *helper(void *arg)
+{
+	unsigned t = (unsigned)(uintptr_t)arg, seen = atomic_load(&gen);
+
+	for (;;) {
+		unsigned g;
+
+		while ((g = atomic_load_explicit(&gen, memory_order_acquire)) == seen) {
+			if (atomic_load_explicit(&quit, memory_order_relaxed))
+				return NULL;
+			_mm_pause();
+		}
+		seen = g;
+		copy_share(t);
+		/* Release: the caller that sees the count sees this share's data. */
+		atomic_fetch_add_explicit(&done, 1, memory_order_release);
+	}
+}
+
+static int ceiling_init(unsigned threads, char *why, size_t len)
+{
+	(void)why;
+	(void)len;
+	team = threads < 1 ? 1 : threads > MAX_TEAM ? MAX_TEAM : threads;
+	return 0;
+}
+
+static void ceiling_fini(void)
+{
+}
+
+static void ceiling_stop(void)
+{
+	atomic_store_explicit(&quit, true, memory_order_relaxed);
+	for (unsigned i = 0; i < helpers; i++)
+		pthread_join(tids[i], NULL);
+	helpers = 0;
+	atomic_store_explicit(&quit, false, memory_order_relaxed);
+}
+
+static int ceiling_start(void)
+{
+	for (helpers = 0; helpers + 1 < team; helpers++) {
+		int rc = pthread_create(&tids[helpers], NULL, helper,
+					(void *)(uintptr_t)(helpers + 1));
+
+		if (rc) {
+			ceiling_stop();
+			return -rc;
+		}
+	}
+	return 0;
+}
+
+static int ceiling_copy(void *dst, const void *src, size_t n)
+{
+	if (helpers + 1 != team)
+		return -EINVAL; /* not started */
+	job.dst = dst;
+	job.src = src;
+	job.n = n;
+	atomic_store_explicit(&done, 0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&gen, 1, memory_order_release);
+	copy_share(0);
+	while (atomic_load_explicit(&done, memory_order_acquire) != helpers)
+		_mm_pause();
+	return 0;
+}
+
+static int ceiling_batch(void *const *dst, const void *src, size_t n, unsigned count)
+{
+	if (count != 1)
+		return -ENOTSUP;
+	return ceiling_copy(dst[0], src, n);
+}
+
+static unsigned ceiling_threads(void)
+{
+	return team;
+}
+
+const struct bench_peer bench_peer_ceiling = {
+	.name = "ceiling",
+	.what = WHAT,
+	.scenarios = BENCH_BIT(BENCH_BULK),
+	.init = ceiling_init,
+	.fini = ceiling_fini,
+	.start = ceiling_start,
+	.stop = ceiling_stop,
+	.copy = ceiling_copy,
+	.batch = ceiling_batch,
+	.threads = ceiling_threads,
+};
+
+#else /* !__x86_64__ */
+
+const struct bench_peer bench_peer_ceiling = {
+	.name = "ceiling",
+	.what = WHAT,
+	.scenarios = BENCH_BIT(BENCH_BULK),
+	.skip = "non-temporal stores are written for x86-64 only",
+};
+
+#endif
