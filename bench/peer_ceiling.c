@@ -2,8 +2,9 @@
 /*
  * Peer "ceiling": what the memory of this machine allows at the moment of the run, with no
  * engine in the way. As many plain threads as adma's default engine has workers (the caller is
- * one of them) each copy a contiguous share with non-temporal stores, the same technique adma's
- * kernels use above the cache size, written here independently of adma. A large copy runs at
+ * one of them) claim 1 MiB pieces of the copy and write them with non-temporal stores (AVX2
+ * when the CPU has it), the technique adma's kernels use above the cache size, written here
+ * independently of adma. A large copy runs at
  * memory speed, and that speed moves with the load on the host: adma's bulk ratio against
  * memcpy cannot exceed ceiling/memcpy in the same run, so this figure tells an engine that is
  * slow from a machine whose bandwidth is spent.
@@ -45,11 +46,40 @@ static atomic_uint gen;  /* bumped once per copy */
 static atomic_uint done; /* helpers finished with the copy of this gen */
 static atomic_bool quit;
 
-/* Ordinary stores up to the first 64-byte line of the destination, then whole lines with
- * non-temporal stores, then an ordinary tail. The caller fences. */
+#define CHUNK ((size_t)1 << 20) /* threads claim the copy in pieces of this many bytes */
+
+static atomic_size_t next_chunk; /* the next piece of the job to claim */
+static bool have_avx2;
+
+/* Whole 128-byte blocks with non-temporal stores; d 64-byte aligned, n a multiple of 128. */
+static void nt_body_sse2(char *d, const char *s, size_t n)
+{
+	for (; n; n -= 128, d += 128, s += 128)
+		for (int i = 0; i < 128; i += 16)
+			_mm_stream_si128((__m128i *)(d + i),
+					 _mm_loadu_si128((const __m128i *)(s + i)));
+}
+
+__attribute__((target("avx2"))) static void nt_body_avx2(char *d, const char *s, size_t n)
+{
+	for (; n; n -= 128, d += 128, s += 128) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)s);
+		__m256i b = _mm256_loadu_si256((const __m256i *)(s + 32));
+		__m256i c = _mm256_loadu_si256((const __m256i *)(s + 64));
+		__m256i e = _mm256_loadu_si256((const __m256i *)(s + 96));
+
+		_mm256_stream_si256((__m256i *)d, a);
+		_mm256_stream_si256((__m256i *)(d + 32), b);
+		_mm256_stream_si256((__m256i *)(d + 64), c);
+		_mm256_stream_si256((__m256i *)(d + 96), e);
+	}
+}
+
+/* Ordinary stores up to the first 64-byte line of the destination, whole 128-byte blocks with
+ * non-temporal stores, an ordinary tail. The caller fences. */
 static void nt_copy(char *d, const char *s, size_t n)
 {
-	size_t head = (64 - ((uintptr_t)d & 63)) & 63;
+	size_t head = (64 - ((uintptr_t)d & 63)) & 63, body;
 
 	if (head > n)
 		head = n;
@@ -57,34 +87,33 @@ static void nt_copy(char *d, const char *s, size_t n)
 	d += head;
 	s += head;
 	n -= head;
-	for (; n >= 64; n -= 64, d += 64, s += 64) {
-		__m128i a = _mm_loadu_si128((const __m128i *)s);
-		__m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
-		__m128i c = _mm_loadu_si128((const __m128i *)(s + 32));
-		__m128i e = _mm_loadu_si128((const __m128i *)(s + 48));
-
-		_mm_stream_si128((__m128i *)d, a);
-		_mm_stream_si128((__m128i *)(d + 16), b);
-		_mm_stream_si128((__m128i *)(d + 32), c);
-		_mm_stream_si128((__m128i *)(d + 48), e);
-	}
-	memcpy(d, s, n);
+	body = n & ~(size_t)127;
+	if (have_avx2)
+		nt_body_avx2(d, s, body);
+	else
+		nt_body_sse2(d, s, body);
+	memcpy(d + body, s + body, n - body);
 }
 
-/* Thread t's share of the job, cut on 64-byte boundaries, fenced. */
-static void copy_share(unsigned t)
+/* Claims pieces of the job until none is left (so that a thread the host slows down does less
+ * of it), then fences. */
+static void copy_pieces(void)
 {
-	size_t per = (job.n / team + 63) & ~(size_t)63;
-	size_t lo = (size_t)t * per < job.n ? (size_t)t * per : job.n;
-	size_t hi = lo + per < job.n ? lo + per : job.n;
+	for (;;) {
+		size_t lo = atomic_fetch_add_explicit(&next_chunk, CHUNK, memory_order_relaxed);
 
-	nt_copy(job.dst + lo, job.src + lo, hi - lo);
+		if (lo >= job.n)
+			break;
+		nt_copy(job.dst + lo, job.src + lo, job.n - lo < CHUNK ? job.n - lo : CHUNK);
+	}
 	_mm_sfence();
 }
 
 static void *helper(void *arg)
 {
-	unsigned t = (unsigned)(uintptr_t)arg, seen = atomic_load(&gen);
+	unsigned seen = atomic_load(&gen);
+
+	(void)arg;
 
 	for (;;) {
 		unsigned g;
@@ -95,7 +124,7 @@ static void *helper(void *arg)
 			_mm_pause();
 		}
 		seen = g;
-		copy_share(t);
+		copy_pieces();
 		/* Release: the caller that sees the count sees this share's data. */
 		atomic_fetch_add_explicit(&done, 1, memory_order_release);
 	}
@@ -106,6 +135,7 @@ static int ceiling_init(unsigned threads, char *why, size_t len)
 	(void)why;
 	(void)len;
 	team = threads < 1 ? 1 : threads > MAX_TEAM ? MAX_TEAM : threads;
+	have_avx2 = __builtin_cpu_supports("avx2");
 	return 0;
 }
 
@@ -143,9 +173,10 @@ static int ceiling_copy(void *dst, const void *src, size_t n)
 	job.dst = dst;
 	job.src = src;
 	job.n = n;
+	atomic_store_explicit(&next_chunk, 0, memory_order_relaxed);
 	atomic_store_explicit(&done, 0, memory_order_relaxed);
 	atomic_fetch_add_explicit(&gen, 1, memory_order_release);
-	copy_share(0);
+	copy_pieces();
 	while (atomic_load_explicit(&done, memory_order_acquire) != helpers)
 		_mm_pause();
 	return 0;
