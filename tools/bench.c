@@ -444,10 +444,10 @@ static const struct bench_peer peer_adma = {
 enum {
 	I_MEMCPY,
 	I_ADMA,
+	I_CEIL, /* right after adma: the host's bandwidth moves between measurements */
 	I_POOL,
 	I_OMP,
 	I_DPDK,
-	I_CEIL,
 	NIMPLS
 };
 
