@@ -125,7 +125,7 @@ static void *helper(void *arg)
 		}
 		seen = g;
 		copy_pieces();
-		/* Release: the caller that sees the count sees this share's data. */
+		/* Release: the caller that sees the count sees the data of these pieces. */
 		atomic_fetch_add_explicit(&done, 1, memory_order_release);
 	}
 }
@@ -155,8 +155,7 @@ static void ceiling_stop(void)
 static int ceiling_start(void)
 {
 	for (helpers = 0; helpers + 1 < team; helpers++) {
-		int rc = pthread_create(&tids[helpers], NULL, helper,
-					(void *)(uintptr_t)(helpers + 1));
+		int rc = pthread_create(&tids[helpers], NULL, helper, NULL);
 
 		if (rc) {
 			ceiling_stop();

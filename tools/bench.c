@@ -2077,8 +2077,10 @@ static void print_bulk_bound(void)
 
 	if (!measured(c) || !measured(cm) || !measured(ac))
 		return;
-	printf("    (the memory allowed at most %sx memcpy in this run: the ceiling, %u plain threads "
-	       "with\n    non-temporal stores, copied %s GB/s; adma reached %s of the ceiling)\n", num(cm->median, b1, sizeof(b1)), bench_peer_ceiling.threads(),
+	printf("    (the memory allowed at most %sx memcpy in this run: the ceiling, %u plain "
+	       "threads with\n    non-temporal stores, copied %s GB/s; adma reached %s of the "
+	       "ceiling)\n",
+	       num(cm->median, b1, sizeof(b1)), bench_peer_ceiling.threads(),
 	       num(c->median, b2, sizeof(b2)), num(ac->median, b3, sizeof(b3)));
 }
 
