@@ -9,7 +9,7 @@
  * memcpy cannot exceed ceiling/memcpy in the same run, so this figure tells an engine that is
  * slow from a machine whose bandwidth is spent.
  *
- * Only one copy at a time (bulk sizes from 2 MiB up); batches are not supported. Between
+ * Only one copy at a time (bulk sizes from 2 MiB up): it has no batch(). Between
  * start() and stop() the helper threads poll for the next copy, as the team of a parallel
  * region would, so that no wake-up is timed.
  */
@@ -181,13 +181,6 @@ static int ceiling_copy(void *dst, const void *src, size_t n)
 	return 0;
 }
 
-static int ceiling_batch(void *const *dst, const void *src, size_t n, unsigned count)
-{
-	if (count != 1)
-		return -ENOTSUP;
-	return ceiling_copy(dst[0], src, n);
-}
-
 static unsigned ceiling_threads(void)
 {
 	return team;
@@ -202,7 +195,6 @@ const struct bench_peer bench_peer_ceiling = {
 	.start = ceiling_start,
 	.stop = ceiling_stop,
 	.copy = ceiling_copy,
-	.batch = ceiling_batch,
 	.threads = ceiling_threads,
 };
 

@@ -17,7 +17,6 @@
 
 #include "backend.h"
 
-
 static struct adma__cpu cpu;
 static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 

@@ -15,7 +15,6 @@
 
 #include "backend.h"
 
-
 /* Tile edge of the transpose kernel, in elements: 32x32 of 16-byte elements is 16 KiB a side. */
 #define TILE 32
 

@@ -111,7 +111,8 @@ struct bench_peer {
 	/* One copy of @n bytes, returning when it is complete. */
 	int (*copy)(void *dst, const void *src, size_t n);
 	/* @count copies of @n bytes from @src to each of @dst[0..count-1], all started before any
-	 * is waited for; returns when every one is complete. */
+	 * is waited for; returns when every one is complete. NULL: the peer copies one large
+	 * buffer at a time (bulk only, where one repetition is one copy). */
 	int (*batch)(void *const *dst, const void *src, size_t n, unsigned count);
 	/* Optional (NULL for synchronous peers): starts the same copies and returns at once;
 	 * wait_all() returns when everything started so far is complete. */
